@@ -8,9 +8,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "troubleshooter.settings")
 django_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from troubleshooter import lab  # noqa: E402
+from troubleshooter.runs.consumers import RunConsumer  # noqa: E402
 
 from troubleshooter.content import load_cached  # noqa: E402
 
@@ -21,6 +23,12 @@ load_cached()
 application = ProtocolTypeRouter(
     {
         "http": django_application,
-        "websocket": URLRouter([path("lab/ws/", lab.LabStreamConsumer.as_asgi())]),
+        "websocket": URLRouter(
+            [
+                path("lab/ws/", lab.LabStreamConsumer.as_asgi()),
+                # A run page's socket only answers pages of this site (no cross-site listening).
+                path("runs/<uuid:run_id>/ws/", AllowedHostsOriginValidator(RunConsumer.as_asgi())),
+            ]
+        ),
     }
 )

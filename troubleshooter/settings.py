@@ -170,3 +170,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
+
+# Experiments run from the browser: how long one may run, and how many may run at once,
+# in all and per client address.
+RUNS_MAX_SECONDS = float(os.environ.get("RUNS_MAX_SECONDS", "300"))
+RUNS_MAX_ACTIVE = int(os.environ.get("RUNS_MAX_ACTIVE", "20"))
+RUNS_MAX_ACTIVE_PER_CLIENT = int(os.environ.get("RUNS_MAX_ACTIVE_PER_CLIENT", "3"))

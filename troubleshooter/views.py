@@ -22,6 +22,7 @@ from django_htmx.middleware import HtmxDetails
 from troubleshooter import search as search_index
 from troubleshooter.content import GROUPS, Cause, Library, get_library
 from troubleshooter.models import Feedback
+from troubleshooter.runs.views import measure_link
 from troubleshooter.tree import BadWalk, walk
 
 
@@ -97,6 +98,11 @@ def troubleshoot(request: HtmxHttpRequest) -> HttpResponse:
             {"step": step, "change_query": current.query_to_change(index)}
             for index, step in enumerate(current.steps)
         ],
+        "measure_url": measure_link(
+            framework.id if framework else "", current.query(), [item.cause_id for item in current.leaf.causes]
+        )
+        if current.leaf is not None
+        else "",
         "answer_links": [
             {"answer": answer, "query": current.query_with(answer)}
             for answer in (current.question.answers if current.question else ())

@@ -50,3 +50,15 @@ function enableCopyButtons(root) {
 
 document.addEventListener("DOMContentLoaded", () => enableCopyButtons(document));
 document.addEventListener("htmx:load", (event) => enableCopyButtons(event.detail.elt));
+
+// A run page's socket asks the server for the events after the last one the page shows
+// (`?after=N`). The ws extension reconnects with the address it first used; rewriting
+// `after` on every (re)connect means a dropped socket resumes without a gap or a repeat.
+if (window.htmx && htmx.createWebSocket) {
+  const createWebSocket = htmx.createWebSocket;
+  htmx.createWebSocket = (url) => {
+    const progress = document.querySelector("[data-run-seq]");
+    if (progress) url = url.replace(/([?&]after=)\d+/, `$1${progress.dataset.runSeq}`);
+    return createWebSocket(url);
+  };
+}

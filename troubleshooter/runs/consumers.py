@@ -1,0 +1,129 @@
+"""The websocket a run page listens on.
+
+Thin on purpose: it folds the run's stored events into a LiveState and sends HTML that
+htmx swaps in. On connect it replays from the database everything after the sequence
+number the page already shows (`?after=N`); after that, channel-layer messages only wake
+it, and it reads the new events from the database. Updates go out at most every
+MIN_INTERVAL seconds, however fast events arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from troubleshooter.models import Run, RunEvents
+
+from . import executor, rendering
+from .live import LiveState
+
+MIN_INTERVAL = 0.1
+# Viewers also look at the database on their own this often, so a lost wake-up (or a
+# worker that died mid-run) is noticed.
+POLL_SECONDS = 2.0
+CLOSE_NOT_FOUND = 4404
+
+
+@database_sync_to_async
+def load_run(run_id: uuid.UUID) -> Run | None:
+    run = Run.objects.filter(pk=run_id).first()
+    return executor.settle_if_stale(run) if run is not None else None
+
+
+@database_sync_to_async
+def events_after(run_id: uuid.UUID, seq: int) -> list[dict[str, Any]]:
+    batches = RunEvents.objects.filter(run_id=run_id, last_seq__gt=seq).order_by("first_seq")
+    return [event for batch in batches.values_list("events", flat=True) for event in batch if event["seq"] > seq]
+
+
+def _after(query_string: bytes) -> int:
+    for pair in query_string.decode("latin-1").split("&"):
+        name, _, value = pair.partition("=")
+        if name == "after" and value.isdigit():
+            return int(value)
+    return 0
+
+
+class RunConsumer(AsyncWebsocketConsumer):
+    run: Run
+    state: LiveState
+
+    async def connect(self) -> None:
+        run = await load_run(self.scope["url_route"]["kwargs"]["run_id"])
+        if run is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.run = run
+        self.group = executor.group_name(run.pk)
+        self.sent_seq = _after(self.scope.get("query_string", b""))
+        self.state = LiveState(rendering.lane_labels(run.plan))
+        self.last_sent = 0.0
+        self.flush_later: asyncio.Task[None] | None = None
+        self.finished = False
+        self.looking = asyncio.Lock()  # the poller, a delayed flush and a message may all look at once
+        await self.accept()
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.poller = asyncio.create_task(self._poll())
+        await self.catch_up()
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "group"):
+            return
+        self.poller.cancel()
+        if self.flush_later is not None:
+            self.flush_later.cancel()
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Viewers only listen."""
+
+    # Channel-layer messages: "run.progress" and "run.finished" both mean "look again".
+    async def run_progress(self, message: dict[str, Any]) -> None:
+        self._schedule()
+
+    async def run_finished(self, message: dict[str, Any]) -> None:
+        await self.catch_up()
+
+    def _schedule(self) -> None:
+        if self.flush_later is not None or self.finished:
+            return
+        wait = self.last_sent + MIN_INTERVAL - time.monotonic()
+        self.flush_later = asyncio.create_task(self._catch_up_after(max(wait, 0.0)))
+
+    async def _catch_up_after(self, wait: float) -> None:
+        if wait:
+            await asyncio.sleep(wait)
+        self.flush_later = None
+        await self.catch_up()
+
+    async def _poll(self) -> None:
+        while not self.finished:
+            await asyncio.sleep(POLL_SECONDS)
+            self._schedule()
+
+    async def catch_up(self) -> None:
+        """Read what is new, fold it in, and send one update (or the finished run)."""
+        async with self.looking:
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        if self.finished:
+            return
+        self.state.apply(await events_after(self.run.pk, self.state.last_seq))
+        self.run = await load_run(self.run.pk) or self.run
+        if self.run.is_active:
+            if self.state.last_seq > self.sent_seq or self.last_sent == 0.0:
+                await self.send(text_data=rendering.render_update(self.run, self.state, self.sent_seq))
+                self.sent_seq = self.state.last_seq
+                self.last_sent = time.monotonic()
+            return
+        # Events written after the last look, then the end.
+        self.state.apply(await events_after(self.run.pk, self.state.last_seq))
+        self.finished = True
+        await self.send(text_data=rendering.render_final(self.run, self.state))
+        await self.close(code=1000)

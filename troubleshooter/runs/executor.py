@@ -1,0 +1,233 @@
+"""Runs an experiment in the server's event loop and records it as it happens.
+
+The engine's live events are numbered and written to the database in batches (at most
+every FLUSH_SECONDS); after each batch the run's group on the channel layer is told, so
+viewers wake up and read the new events from the database. The channel layer carries no
+events: a viewer that missed a message loses nothing.
+
+A run belongs to the worker process that started it. Cancelling works from any worker: the
+request goes to the run's control group, which the running worker listens to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from troubleshooter.models import Run, RunEvents
+from troubleshooter.probe import OutboundPolicy
+from troubleshooter.probe.experiments import Experiment, run_experiment
+
+logger = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.1
+HEARTBEAT_SECONDS = 5.0
+# A running run whose worker has not written for this long is taken as lost.
+STALE_AFTER = timedelta(seconds=30)
+
+
+
+def group_name(run_id: uuid.UUID) -> str:
+    return f"run.{run_id.hex}"
+
+
+def control_group_name(run_id: uuid.UUID) -> str:
+    return f"run.{run_id.hex}.control"
+
+
+def outbound_policy() -> OutboundPolicy:
+    return OutboundPolicy(
+        allow_private=settings.PROBE_ALLOW_PRIVATE,
+        allowed_networks=tuple(settings.PROBE_ALLOWED_NETWORKS),
+    )
+
+
+@dataclass
+class _Handle:
+    """A run started by this process: held here so its tasks are not garbage-collected
+    and so a cancel can reach the experiment itself."""
+
+    task: asyncio.Task[None] | None = None
+    experiment_task: asyncio.Task[dict[str, Any]] | None = None
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.experiment_task is not None:
+            self.experiment_task.cancel()
+
+
+_running: dict[uuid.UUID, _Handle] = {}
+
+
+def start(run_id: uuid.UUID, experiment: Experiment) -> asyncio.Task[None]:
+    """Start the run in the running event loop; returns at once."""
+    handle = _running[run_id] = _Handle()
+    # A fresh context: the run outlives the request that started it, and must not use that
+    # request's thread for its database writes (it is gone once the response is sent).
+    handle.task = asyncio.get_running_loop().create_task(
+        execute(run_id, experiment), name=f"run {run_id}", context=contextvars.Context()
+    )
+    handle.task.add_done_callback(lambda _: _running.pop(run_id, None))
+    return handle.task
+
+
+async def request_cancel(run_id: uuid.UUID) -> None:
+    """Stop a run at once, wherever it runs."""
+    handle = _running.get(run_id)
+    if handle is not None:
+        handle.cancel()
+        return
+    await get_channel_layer().group_send(control_group_name(run_id), {"type": "run.cancel"})
+
+
+class EventWriter:
+    """Numbers the engine's events and writes them in batches."""
+
+    def __init__(self, run_id: uuid.UUID) -> None:
+        self.run_id = run_id
+        self.started = time.monotonic()
+        self.seq = 0
+        self.pending: list[dict[str, Any]] = []
+        self.last_write = self.started
+        self.layer = get_channel_layer()
+
+    def add(self, payload: dict[str, Any]) -> None:
+        self.seq += 1
+        item = {key: value for key, value in payload.items() if value is not None}
+        item["seq"] = self.seq
+        if item.get("type") == "request":
+            item["at"] = round(time.monotonic() - self.started, 6)
+        self.pending.append(item)
+
+    async def flush(self) -> None:
+        if not self.pending and time.monotonic() - self.last_write < HEARTBEAT_SECONDS:
+            return
+        batch, self.pending = self.pending, []
+        try:
+            await save_batch(self.run_id, batch)
+        except Exception:
+            # The database hiccuped: keep the events and try again with the next batch.
+            logger.warning("could not store events of run %s; will retry", self.run_id, exc_info=True)
+            self.pending = batch + self.pending
+            return
+        self.last_write = time.monotonic()
+        if batch:
+            await self.wake_viewers({"type": "run.progress", "seq": batch[-1]["seq"]})
+
+    async def wake_viewers(self, message: dict[str, Any]) -> None:
+        try:
+            await self.layer.group_send(group_name(self.run_id), message)
+        except Exception:
+            # Viewers also check the database on their own every few seconds.
+            logger.warning("could not notify viewers of run %s", self.run_id, exc_info=True)
+
+    async def keep_flushing(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            await self.flush()
+
+
+@database_sync_to_async
+def save_batch(run_id: uuid.UUID, batch: list[dict[str, Any]]) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        if batch:
+            RunEvents.objects.create(run_id=run_id, first_seq=batch[0]["seq"], last_seq=batch[-1]["seq"], events=batch)
+            Run.objects.filter(pk=run_id).update(last_seq=batch[-1]["seq"], heartbeat=now)
+        else:
+            Run.objects.filter(pk=run_id).update(heartbeat=now)
+
+
+@database_sync_to_async
+def finish_run(run_id: uuid.UUID, state: str, report: dict[str, Any] | None) -> None:
+    Run.objects.filter(pk=run_id).update(
+        state=state,
+        finished=timezone.now(),
+        heartbeat=timezone.now(),
+        outcome=(report or {}).get("outcome", ""),
+        report=report,
+    )
+
+
+async def _listen_for_cancel(run_id: uuid.UUID) -> None:
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(control_group_name(run_id), channel)
+    try:
+        while True:
+            message = await layer.receive(channel)
+            if message.get("type") == "run.cancel" and run_id in _running:
+                _running[run_id].cancel()
+    finally:
+        await layer.group_discard(control_group_name(run_id), channel)
+
+
+async def execute(run_id: uuid.UUID, experiment: Experiment) -> None:
+    handle = _running.setdefault(run_id, _Handle())
+    writer = EventWriter(run_id)
+    flusher = asyncio.create_task(writer.keep_flushing())
+    listener = asyncio.create_task(_listen_for_cancel(run_id))
+    inner = handle.experiment_task = asyncio.create_task(run_experiment(experiment, outbound_policy(), writer.add))
+    if handle.cancelled:  # asked before the experiment existed
+        inner.cancel()
+    report: dict[str, Any] | None = None
+    try:
+        report = await inner
+    except asyncio.CancelledError:
+        if not inner.cancelled():
+            raise  # the server itself is stopping
+        # Cancelled before the experiment's first step: nothing was recorded.
+    except Exception:
+        logger.exception("run %s failed", run_id)
+    finally:
+        listener.cancel()
+        flusher.cancel()
+        await asyncio.gather(listener, flusher, return_exceptions=True)
+    cancelled = handle.cancelled
+    for _attempt in range(3):
+        await writer.flush()
+        if not writer.pending:
+            break
+        await asyncio.sleep(0.5)
+    if report is None:
+        state = Run.State.CANCELLED if cancelled else Run.State.INTERRUPTED
+    else:
+        state = Run.State.CANCELLED if cancelled else Run.State.FINISHED
+    await finish_run(run_id, state, report)
+    await writer.wake_viewers({"type": "run.finished", "seq": writer.seq})
+
+
+def is_stale(run: Run) -> bool:
+    return run.state == Run.State.RUNNING and (
+        run.heartbeat is None or timezone.now() - run.heartbeat > STALE_AFTER
+    )
+
+
+def settle_if_stale(run: Run) -> Run:
+    """A run whose worker went away is marked interrupted, so nobody waits for it forever."""
+    if is_stale(run):
+        Run.objects.filter(pk=run.pk, state=Run.State.RUNNING).update(
+            state=Run.State.INTERRUPTED, finished=timezone.now()
+        )
+        run.refresh_from_db()
+    return run
+
+
+def active_runs(client: str | None = None) -> int:
+    recent = Run.objects.filter(state=Run.State.RUNNING, heartbeat__gte=timezone.now() - STALE_AFTER)
+    if client is not None:
+        recent = recent.filter(client=client)
+    return recent.count()

@@ -1,0 +1,184 @@
+"""HTML for a run: the whole page section, and the small updates sent to live viewers.
+
+Both the page view and the websocket consumer render through here from a Run and its
+LiveState, so a page load and a live update can never disagree. No database access.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from troubleshooter.content import get_library
+from troubleshooter.models import Run
+from troubleshooter.probe.experiments import KINDS, Experiment
+from troubleshooter.probe.spec import ProbeSpec
+
+from .live import LiveState, draw
+
+TEXT_PANES = 2
+# Which first answer of the troubleshooter a verdict corresponds to.
+SYMPTOM_FOR_OUTCOME = {
+    "buffered": "all-at-once",
+    "cut-off": "stops-early",
+    "truncated-by-model": "stops-early",
+    "upstream-error": "error-page",
+    "http-error": "error-page",
+}
+METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("time_to_headers", "Response headers after", "seconds"),
+    ("time_to_first_byte", "First byte after", "seconds"),
+    ("time_to_first_content", "First content after", "seconds"),
+    ("duration", "Duration", "seconds"),
+    ("bytes", "Bytes received", "count"),
+    ("decoded_bytes", "Bytes after decoding", "count"),
+    ("chunk_count", "Reads (chunks)", "count"),
+    ("event_count", "Events parsed", "count"),
+    ("content_event_count", "Content events", "count"),
+    ("content_chars", "Characters of content", "count"),
+    ("comment_count", "Heartbeats (comments)", "count"),
+    ("error_event_count", "Error events", "count"),
+    ("output_tokens", "Output tokens (reported)", "count"),
+    ("gap_p50", "Gap between chunks, median", "seconds"),
+    ("gap_p95", "Gap between chunks, p95", "seconds"),
+    ("gap_p99", "Gap between chunks, p99", "seconds"),
+    ("gap_max", "Longest gap", "seconds"),
+    ("gap_before_end", "Silence before the end", "seconds"),
+    ("max_share_in_10_ms", "Largest share of bytes within 10 ms", "share"),
+    ("share_in_last_5_percent", "Share of bytes in the last 5% of the time", "share"),
+    ("finish_reason", "Finish reason", "text"),
+)
+
+
+def lane_labels(plan: dict[str, Any]) -> list[str]:
+    """The lanes of a stored plan, as its experiment names them."""
+    experiment = Experiment(kind=plan.get("kind", "single"), spec=ProbeSpec(url=""),
+                            concurrency=int(plan.get("concurrency") or 1))
+    return experiment.lane_labels()
+
+
+def state_for(run: Run, events: list[dict[str, Any]]) -> LiveState:
+    state = LiveState(lane_labels(run.plan))
+    state.apply(events)
+    return state
+
+
+def _format_metric(value: Any, unit: str) -> str:
+    if unit == "seconds":
+        return f"{value:.3f} s"
+    if unit == "share":
+        return f"{value:.0%}"
+    if unit == "count":
+        return f"{value:,}"
+    return str(value)
+
+
+def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (label, _format_metric(metrics[key], unit))
+        for key, label, unit in METRIC_ROWS
+        if metrics.get(key) is not None
+    ]
+
+
+def cause_link(cause_id: str, framework: str) -> str:
+    url = reverse("cause-detail", args=[cause_id])
+    return f"{url}?{urlencode({'framework': framework})}" if framework else url
+
+
+def verdict_context(run: Run) -> dict[str, Any] | None:
+    report = run.report
+    if not report:
+        return None
+    library = get_library()
+    framework = run.framework if run.framework in library.frameworks else ""
+
+    def causes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {
+                **cause,
+                "title": library.causes[cause["id"]].title if cause["id"] in library.causes else cause["id"],
+                "url": cause_link(cause["id"], framework),
+                "percent": round(cause["confidence"] * 100),
+            }
+            for cause in items
+        ]
+
+    lanes = [
+        {
+            "label": lane["label"],
+            "outcome": lane["outcome"],
+            "summary": lane["summary"],
+            "causes": causes(lane["causes"]),
+            "metrics": lane["metrics"],
+        }
+        for lane in report.get("lanes", [])
+    ]
+    walk_params = {"symptom": SYMPTOM_FOR_OUTCOME[report["outcome"]]} if report["outcome"] in SYMPTOM_FOR_OUTCOME else {}
+    if framework:
+        walk_params = {"framework": framework, **walk_params}
+    return {
+        "outcome": report["outcome"],
+        "summary": report["summary"],
+        "causes": causes(report["causes"]),
+        "problem_found": report.get("problem_found", False),
+        "differences": report.get("differences", []),
+        "lanes": lanes,
+        "metric_rows": metric_rows(report["metrics"]) if report["kind"] in ("single", "compare", "langchain") else [],
+        "parallel": report["metrics"] if report["kind"] == "parallel" else None,
+        "lane_metric_rows": [(lane["label"], metric_rows(lane["metrics"])) for lane in lanes]
+        if report["kind"] in ("compare", "langchain") else [],
+        "tree_url": reverse("troubleshoot") + ("?" + urlencode(walk_params) if walk_params else ""),
+        "walk_url": reverse("troubleshoot") + "?" + run.walk if run.walk else "",
+    }
+
+
+def socket_path(run: Run) -> str:
+    """Where the run's websocket listens (routed by the ASGI application, not the URLconf)."""
+    return f"{reverse('run-detail', args=[run.pk])}ws/"
+
+
+def seconds_running(run: Run) -> float:
+    end = run.finished or timezone.now()
+    return max(0.0, (end - run.created).total_seconds())
+
+
+def run_context(run: Run, state: LiveState) -> dict[str, Any]:
+    now = None if not run.is_active else seconds_running(run)
+    lanes = state.ordered_lanes
+    return {
+        "run": run,
+        "kind_label": KINDS.get(run.kind, run.kind),
+        "state": state,
+        "lanes": lanes,
+        "panes": [(index, lane) for index, lane in enumerate(lanes[:TEXT_PANES])],
+        "totals": state.totals(),
+        "elapsed": now if now is not None else state.elapsed(),
+        "drawing": draw(state, now),
+        "verdict": verdict_context(run),
+        "ws_url": f"{socket_path(run)}?after={state.last_seq}" if run.is_active else "",
+    }
+
+
+def render_run(run: Run, state: LiveState) -> str:
+    """The run's whole section of the page, as it stands."""
+    return render_to_string("runs/_run.html", run_context(run, state))
+
+
+def render_update(run: Run, state: LiveState, text_after: int) -> str:
+    """What changed since a viewer last heard: progress and timeline swapped whole, the
+    new text appended to each pane (the text that viewer already has is not sent again)."""
+    context = run_context(run, state)
+    context["appends"] = [(index, lane.text_after(text_after)) for index, lane in context["panes"]]
+    return render_to_string("runs/_update.html", context)
+
+
+def render_final(run: Run, state: LiveState) -> str:
+    """The finished run replaces the live section (and so ends the page's socket)."""
+    context = run_context(run, state)
+    context["oob"] = True
+    return render_to_string("runs/_run.html", context)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.history, name="run-history"),
+    path("new/", views.new_run, name="run-new"),
+    path("header-row/", views.header_row, name="run-header-row"),
+    path("<uuid:run_id>/", views.run_detail, name="run-detail"),
+    path("<uuid:run_id>/json/", views.run_json, name="run-json"),
+    path("<uuid:run_id>/cancel/", views.cancel_run, name="run-cancel"),
+    path("<uuid:run_id>/again/", views.run_again, name="run-again"),
+]

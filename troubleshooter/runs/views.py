@@ -1,0 +1,220 @@
+"""Pages of live experiments: the form, a run, its JSON, cancel, run again, history."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from troubleshooter.content import get_library
+from troubleshooter.models import Run
+from troubleshooter.probe.experiments import KINDS
+
+from . import executor, rendering
+from .forms import DEMOS, DEMOS_BY_SLUG, MAX_HEADER_ROWS, RunForm, demo_initial, initial_from_plan, plan_as_data
+
+HISTORY_LENGTH = 50
+# Causes best measured with more than one stream: the walk's "measure it" link picks the kind.
+PARALLEL_CAUSES = frozenset({"worker-saturation", "blocking-event-loop", "shared-client-race", "multi-worker-routing"})
+COMPARE_CAUSES = frozenset({"proxy-buffering", "compression-buffering"})
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def client_key(request: HttpRequest) -> str:
+    """Who started a run, for per-client limits, without storing the address itself."""
+    address = request.META.get("REMOTE_ADDR", "")
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{address}".encode()).hexdigest()[:32]
+
+
+def _framework_names() -> dict[str, str]:
+    return {fid: framework.name for fid, framework in get_library().frameworks.items()}
+
+
+def _form_page(request: HttpRequest, form: RunForm, status: int = 200, rows: list[dict[str, Any]] | None = None,
+               note: str = "") -> HttpResponse:
+    context = {
+        "form": form,
+        "header_rows": rows if rows is not None else form.rows_for_display(),
+        "max_header_rows": MAX_HEADER_ROWS,
+        "demos": DEMOS if settings.LAB_ENABLED else (),
+        "note": note,
+        "kinds": KINDS,
+    }
+    context["secret_values_dropped"] = form.secret_values_dropped
+    return render(request, "runs/new.html", context, status=status)
+
+
+def _initial_from_query(request: HttpRequest) -> tuple[dict[str, Any], list[dict[str, Any]] | None, str]:
+    """A new form prefilled by a demo, a stored run ("run again") or a troubleshooter walk."""
+    query = request.GET
+    origin = f"{request.scheme}://{request.get_host()}"
+    if query.get("demo") in DEMOS_BY_SLUG and settings.LAB_ENABLED:
+        demo = DEMOS_BY_SLUG[query["demo"]]
+        return demo_initial(demo, origin), None, f"Demo: {demo.title}. Expect: {demo.expect}."
+    if query.get("again"):
+        try:
+            run = Run.objects.get(pk=uuid.UUID(query["again"]))
+        except (ValueError, Run.DoesNotExist):
+            raise Http404("No such run.") from None
+        initial, rows = initial_from_plan(run.plan)
+        secret = any(row["secret"] for row in rows)
+        note = "Secret header values are never stored: type them again." if secret else ""
+        return initial, rows, note
+    rows = None
+    if query.get("rows", "").isdigit():  # "Add a header" without JavaScript
+        count = max(1, min(int(query["rows"]), MAX_HEADER_ROWS))
+        rows = [{"index": index, "name": "", "value": "", "secret": False, "error": ""} for index in range(count)]
+    initial: dict[str, Any] = {}
+    for key in ("framework", "walk", "url"):
+        if query.get(key):
+            initial[key] = query[key][:1000]
+    if query.get("kind") in KINDS:
+        initial["kind"] = query["kind"]
+    return initial, rows, ""
+
+
+@require_http_methods(["GET", "POST"])
+async def new_run(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        initial, rows, note = await sync_to_async(_initial_from_query)(request)
+        form = RunForm(initial=initial, framework_names=_framework_names())
+        return await sync_to_async(_form_page)(request, form, rows=rows, note=note)
+    form = RunForm(request.POST, framework_names=_framework_names())
+    if not form.is_valid():
+        return await sync_to_async(_form_page)(request, form, status=422)
+    refusal = await sync_to_async(_over_limit)(client_key(request))
+    if refusal:
+        form.add_error(None, refusal)
+        return await sync_to_async(_form_page)(request, form, status=429)
+    run = await _launch(form, client_key(request))
+    return redirect("run-detail", run_id=run.pk)
+
+
+def _over_limit(client: str) -> str:
+    if executor.active_runs() >= settings.RUNS_MAX_ACTIVE:
+        return (f"{settings.RUNS_MAX_ACTIVE} experiments are running on this server already. "
+                "Try again when one has finished.")
+    if executor.active_runs(client) >= settings.RUNS_MAX_ACTIVE_PER_CLIENT:
+        return (f"You have {settings.RUNS_MAX_ACTIVE_PER_CLIENT} experiments running. "
+                "Wait for one to finish, or cancel one.")
+    return ""
+
+
+async def _launch(form: RunForm, client: str) -> Run:
+    assert form.experiment is not None
+    plan = form.plan()
+    run = await Run.objects.acreate(
+        kind=plan["kind"], url=plan["url"][:2048], plan=plan, framework=plan["framework"], walk=plan["walk"],
+        client=client, heartbeat=timezone.now(),
+    )
+    executor.start(run.pk, form.experiment)
+    return run
+
+
+def _stored_events(run: Run) -> list[dict[str, Any]]:
+    return [event for batch in run.batches.values_list("events", flat=True) for event in batch]
+
+
+@require_GET
+def run_detail(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+    run = executor.settle_if_stale(get_object_or_404(Run, pk=run_id))
+    state = rendering.state_for(run, _stored_events(run))
+    context = rendering.run_context(run, state)
+    context["again_now"] = plan_as_data(run.plan) is not None
+    return render(request, "runs/detail.html", context)
+
+
+@require_GET
+def run_json(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+    run = executor.settle_if_stale(get_object_or_404(Run, pk=run_id))
+    body = {
+        "id": str(run.pk),
+        "kind": run.kind,
+        "state": run.state,
+        "created": run.created.isoformat(),
+        "finished": run.finished.isoformat() if run.finished else None,
+        "request": run.plan,
+        **(run.report or {"outcome": None}),
+    }
+    response = JsonResponse(body, json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}.json"'
+    return response
+
+
+@require_POST
+async def cancel_run(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
+    run = await Run.objects.filter(pk=run_id).afirst()
+    if run is None:
+        raise Http404("No such run.")
+    if run.is_active:
+        await executor.request_cancel(run.pk)
+    if request.htmx:
+        return HttpResponse('<p class="cancelling" role="status">Cancelling…</p>')
+    return redirect("run-detail", run_id=run.pk)
+
+
+@require_POST
+async def run_again(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+    run = await Run.objects.filter(pk=run_id).afirst()
+    if run is None:
+        raise Http404("No such run.")
+    data = plan_as_data(run.plan)
+    if data is None:
+        return redirect(reverse("run-new") + "?" + urlencode({"again": str(run.pk)}))
+    form = RunForm(data, framework_names=_framework_names())
+    if not form.is_valid():
+        return redirect(reverse("run-new") + "?" + urlencode({"again": str(run.pk)}))
+    refusal = await sync_to_async(_over_limit)(client_key(request))
+    if refusal:
+        return await sync_to_async(_form_page)(request, form, status=429, note=refusal)
+    again = await _launch(form, client_key(request))
+    return redirect("run-detail", run_id=again.pk)
+
+
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    runs = list(Run.objects.defer("report", "plan")[:HISTORY_LENGTH])
+    for run in runs:
+        executor.settle_if_stale(run)
+    return render(request, "runs/history.html", {"runs": runs, "kinds": KINDS})
+
+
+@require_GET
+def header_row(request: HttpRequest) -> HttpResponse:
+    """One more blank header row for the form (htmx appends it)."""
+    try:
+        index = int(request.GET.get("index", ""))
+    except ValueError:
+        index = -1
+    if not 0 <= index < MAX_HEADER_ROWS:
+        return HttpResponse(status=204)
+    row = {"index": index, "name": "", "value": "", "secret": False, "error": ""}
+    return render(request, "runs/_header_row.html", {"row": row, "next_index": index + 1,
+                                                      "max_header_rows": MAX_HEADER_ROWS})
+
+
+def measure_link(framework: str, walk_query: str, cause_ids: list[str]) -> str:
+    """The troubleshooter's "measure it" link, prefilled from a walk's answers."""
+    kind = "single"
+    if PARALLEL_CAUSES & set(cause_ids[:1]):
+        kind = "parallel"
+    elif COMPARE_CAUSES & set(cause_ids[:1]):
+        kind = "compare"
+    params = {"kind": kind, "walk": walk_query}
+    if framework:
+        params["framework"] = framework
+    return reverse("run-new") + "?" + urlencode(params)
+
