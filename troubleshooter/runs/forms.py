@@ -112,7 +112,7 @@ class RunForm(forms.Form):
                            "spellcheck": "false"}))
     body_kind = forms.ChoiceField(choices=[("json", "JSON"), ("text", "Text")], initial="json", label="Body is")
     total_seconds = forms.FloatField(initial=60, label="Stop after (seconds)")
-    concurrency = forms.IntegerField(min_value=2, max_value=MAX_PARALLEL, initial=5, label="Streams at once")
+    concurrency = forms.IntegerField(min_value=1, max_value=MAX_PARALLEL, initial=5, label="Streams at once")
     compare_url = forms.CharField(required=False, max_length=2048, label="The same endpoint through the proxy",
                                   widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
     model = forms.CharField(required=False, max_length=200, initial="gpt-4o-mini")
@@ -166,6 +166,8 @@ class RunForm(forms.Form):
         for problem in spec_problems(spec):
             self.add_error("url" if "URL" in problem or "address" in problem or "scheme" in problem else None, problem)
         compare_url = (cleaned.get("compare_url") or "").strip()
+        if cleaned["kind"] == "parallel" and (cleaned.get("concurrency") or 0) < 2:
+            self.add_error("concurrency", "Run at least 2 streams at once.")
         if cleaned["kind"] == "compare":
             for problem in spec_problems(ProbeSpec(url=compare_url)):
                 self.add_error("compare_url", problem)

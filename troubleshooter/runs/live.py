@@ -242,7 +242,7 @@ def draw(state: LiveState, now: float | None = None) -> Drawing:
         lane_end = lane.ended_at if lane.ended_at is not None else (max(now - lane.start, lane.last_t) if now else None)
         if lane_end is not None and points:
             points.append((x_of(lane.start + lane_end), points[-1][1]))
-        ticks = sorted({x_of(lane.start + t) for t, _ in lane.arrivals})
+        ticks = sorted({float(round(x_of(lane.start + t))) for t, _ in lane.arrivals})  # one per pixel column
         drawings.append(
             LaneDrawing(
                 label=lane.label,
