@@ -300,9 +300,5 @@ def _gaps(lane: Lane, lane_end: float | None, marked: float, x_of: Any) -> list[
 
 
 def _caption(lane: Lane) -> str:
-    parts = [_human_bytes(lane.bytes), f"{lane.chunks} chunks"]
-    if lane.first_byte is not None:
-        parts.append(f"first byte {lane.first_byte:.2f} s")
-    if lane.ending:
-        parts.append(lane.ending)
-    return ", ".join(parts)
+    """A few words under the lane's label; it has to fit left of the plot."""
+    return f"{_human_bytes(lane.bytes)}, {lane.chunks} chunks"
