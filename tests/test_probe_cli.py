@@ -162,6 +162,58 @@ def test_the_langchain_client_is_timed_next_to_the_raw_stream(lab):
     assert result["outcome"] == "healthy" and result["langchain"]["outcome"] == "healthy"
 
 
+def test_a_healthy_stream_points_past_the_probe_without_naming_a_cause(lab):
+    status, result = probe(f"{lab}/sse/healthy/?chunks=5&delay=0.02")
+    assert status == 0 and result["causes"] == []
+    assert [hint["id"] for hint in result["hints"]] == ["client-disconnect", "multi-worker-routing"]
+
+
+def test_a_retried_run_that_starts_over_with_a_new_id_is_named_retry_duplicate_runs(lab):
+    status, result = probe(f"{lab}/sse/retried/?chunks=6&delay=0.02&pause=0.5")
+    assert status == 0 and result["outcome"] == "healthy"  # the transport was fine; the content is doubled
+    assert top_cause(result) == "retry-duplicate-runs"
+    assert result["record"]["facts"]["completion_ids"] == {"chatcmpl-lab-1": 4, "chatcmpl-lab-2": 8}
+    evidence = " | ".join(result["causes"][0]["evidence"])
+    assert "a second run followed the first" in evidence
+    assert "the text started over at content event 4" in evidence
+    assert result["hints"] == []
+
+
+def test_two_runs_writing_at_once_are_named_interleaved(lab):
+    status, result = probe(f"{lab}/sse/retried/?chunks=4&delay=0.01&interleave=1")
+    assert top_cause(result) == "retry-duplicate-runs"
+    assert any("interleaved" in line for line in result["causes"][0]["evidence"])
+
+
+def test_printed_aimessagechunks_instead_of_text_are_named_version_drift(lab):
+    status, result = probe(f"{lab}/sse/object-reprs/?chunks=4&delay=0.02")
+    assert top_cause(result) == "version-drift"
+    assert "additional_kwargs=" in result["causes"][0]["evidence"][0]
+
+
+def test_a_500_saying_the_event_loop_is_closed_is_named_event_loop_misuse(lab):
+    status, result = probe(f"{lab}/event-loop-closed/")
+    assert status == 1
+    assert result["outcome"] == "http-error"
+    assert top_cause(result) == "event-loop-misuse"
+    assert "RuntimeError: Event loop is closed" in result["record"]["facts"]["error_body"]
+
+
+def test_a_vercel_function_cut_at_its_limit_is_named_serverless_limits(lab):
+    status, result = probe(f"{lab}/sse/serverless-cut/?at=1.5&delay=0.05", "--known-timeout", "1.5")
+    assert status == 1
+    assert result["outcome"] == "cut-off"
+    assert top_cause(result) == "serverless-limits"
+    assert result["causes"][0]["evidence"][0].startswith("the response came from Vercel Functions: Server: Vercel; X-Vercel-Id: lab1::")
+
+
+def test_replicas_where_one_cuts_every_stream_are_named_multi_worker_routing(lab):
+    status, result = probe(f"{lab}/sse/replicas/?chunks=6&delay=0.02&replicas=2&broken=1", "--concurrency", "4")
+    assert status == 1
+    assert top_cause(result) == "multi-worker-routing"
+    assert "X-Served-By: lab-replica-1" in result["causes"][0]["evidence"][1]
+
+
 def test_a_metadata_address_is_blocked_without_connecting(lab):
     status, result = probe("http://169.254.169.254/latest/meta-data/")
     assert status == 1

@@ -3,8 +3,28 @@ import json
 
 import pytest
 
-from tests.probe_servers import FAST, RawHTTPServer, all_at_once, chunked_stream, openai_chunk, openai_stream, serialised, status
-from troubleshooter.probe import OutboundPolicy, ProbeSpec, compare, diagnose, run_concurrent, via_langchain
+from tests.probe_servers import (
+    FAST,
+    RawHTTPServer,
+    all_at_once,
+    chunked_stream,
+    make_record,
+    openai_chunk,
+    openai_stream,
+    serialised,
+    status,
+)
+from troubleshooter.probe import (
+    OutboundPolicy,
+    ProbeSpec,
+    analyse_overlap,
+    compare,
+    diagnose,
+    diagnose_group,
+    run_concurrent,
+    via_langchain,
+)
+from troubleshooter.probe.concurrency import _header_differences
 
 
 def test_parallel_copies_against_a_single_worker_queue_one_after_another():
@@ -109,3 +129,66 @@ def test_langchain_goes_through_the_same_outbound_policy():
     record = asyncio.run(via_langchain("http://llm.example/v1", "sk", "m", "hi", FAST, resolver=resolver, policy=OutboundPolicy()))
     assert record.ending.kind == "blocked"
     assert record.reads == []
+
+
+# --- replicas that differ, and pointers for a healthy group --------------------------------
+
+
+def replica_record(start: float, served_by: str | None, fine: bool):
+    reads = [(0.1 + i * 0.05, 60) for i in range(6 if fine else 3)]
+    events = [(t, "content") for t, _ in reads] + ([(0.4, "terminal")] if fine else [])
+    headers = {"X-Served-By": served_by} if served_by else {}
+    ending = ("terminal-event", 0.42) if fine else ("clean-close", 0.21)
+    return make_record(reads=reads, events=events, ending=ending, headers=headers, started_monotonic=start)
+
+
+def group(records):
+    return diagnose_group(records, analyse_overlap(records))
+
+
+def test_failures_that_follow_the_replica_that_answered_are_multi_worker_routing():
+    records = [replica_record(i * 0.001, f"pod-{'b' if i % 2 else 'a'}", fine=not i % 2) for i in range(6)]
+    verdict = group(records)
+    assert verdict.outcome == "cut-off"
+    assert verdict.causes[0].id == "multi-worker-routing"
+    assert verdict.causes[0].confidence == 0.65
+    assert verdict.causes[0].evidence == [
+        "3 of 6 identical requests sent at once failed (3 clean-close) while 3 streamed to the end",
+        "every failed stream came back with X-Served-By: pod-b, every good one with X-Served-By: pod-a: "
+        "the failures follow the server that answered",
+    ]
+
+
+def test_mixed_fates_without_a_telling_header_are_only_a_weak_sign_of_routing():
+    records = [replica_record(i * 0.001, None, fine=i != 2) for i in range(4)]
+    cause = group(records).cause("multi-worker-routing")
+    assert cause.confidence == 0.3
+    assert cause.evidence[0] == "1 of 4 identical requests sent at once failed (1 clean-close) while 3 streamed to the end"
+
+
+def test_streams_that_all_fail_or_all_succeed_say_nothing_about_routing():
+    assert not group([replica_record(i * 0.001, "pod-a", fine=False) for i in range(3)]).cause("multi-worker-routing")
+    assert not group([replica_record(i * 0.001, "pod-a", fine=True) for i in range(3)]).cause("multi-worker-routing")
+
+
+def test_streams_stopped_by_the_probes_own_limit_are_not_counted_as_failures():
+    records = [replica_record(i * 0.001, "pod-a", fine=True) for i in range(3)]
+    records[0].ending.kind = "limit"
+    assert not group(records).cause("multi-worker-routing")
+
+
+def test_a_healthy_group_points_at_the_client_only():
+    verdict = group([replica_record(i * 0.001, "pod-a", fine=True) for i in range(3)])
+    assert verdict.outcome == "healthy"
+    assert [hint.id for hint in verdict.hints] == ["client-disconnect"]
+
+
+def test_per_request_ids_differing_between_two_paths_are_not_reported_as_differences():
+    first = replica_record(0.0, None, fine=True)
+    second = replica_record(0.0, None, fine=True)
+    first.headers["X-Vercel-Id"], second.headers["X-Vercel-Id"] = "iad1::a-1", "iad1::b-2"
+    assert _header_differences(first, second, ("direct", "through the proxy")) == []
+    del first.headers["X-Vercel-Id"]
+    assert _header_differences(first, second, ("direct", "through the proxy")) == [
+        "Through the proxy the response has X-Vercel-Id: iad1::b-2, which it lacks direct."
+    ]

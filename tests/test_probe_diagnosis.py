@@ -256,3 +256,279 @@ def test_a_cause_outside_the_vocabulary_cannot_be_named():
 
     with pytest.raises(ValueError, match="not a cause id"):
         Cause("proxy-bufering", 0.5, [])
+
+
+# --- causes read from words: event-loop misuse and version drift ---------------------------
+
+
+def error_record(body: str, status: int = 500, content_type: str = "application/json"):
+    """A non-2xx answer: a JSON body leaves only the engine's snippet, a text body its content."""
+    if content_type == "application/json":
+        return make_record(status=status, reads=[(0.2, len(body))], events=[(0.2, "meta")],
+                           ending=("http-error", 0.21), headers={"Content-Type": content_type},
+                           facts={"error_body": body}, expects_terminal=False)
+    events = [Event(kind="content", t=0.2, text=body[:40]), Event(kind="content", t=0.2, text=body[40:])]
+    return make_record(status=status, reads=[(0.2, len(body))], events=events, ending=("http-error", 0.21),
+                       headers={"Content-Type": content_type}, expects_terminal=False)
+
+
+def text_stream(texts, gap=0.05, start=0.1, pauses=None, ending=("clean-close", None), expects_terminal=False):
+    """A 2xx stream whose content events carry `texts`; `pauses` adds silence before given indexes."""
+    events, t = [], start
+    for index, text in enumerate(texts):
+        t += (pauses or {}).get(index, 0.0)
+        events.append(Event(kind="content", t=round(t, 4), text=text))
+        t += gap
+    kind, end = ending
+    return make_record(reads=[(e.t, 40) for e in events], events=events, ending=(kind, end or t),
+                       expects_terminal=expects_terminal)
+
+
+def test_a_500_whose_body_says_the_event_loop_is_closed_is_event_loop_misuse():
+    verdict = diagnose(error_record('{"detail": "RuntimeError: Event loop is closed"}'))
+    assert verdict.outcome == "http-error"
+    assert top(verdict) == "event-loop-misuse"
+    cause = verdict.causes[0]
+    assert cause.confidence == 0.95
+    assert cause.evidence[0] == 'the HTTP 500 body says "{"detail": "RuntimeError: Event loop is closed"}"'
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "RuntimeError: asyncio.run() cannot be called from a running event loop",
+        "RuntimeError: This event loop is already running",
+        "RuntimeError: Task <Task pending> got Future <Future pending> attached to a different loop",
+        "RuntimeError: You cannot use AsyncToSync in the same thread as an async event loop - just await it.",
+    ],
+)
+def test_every_asyncio_loop_message_in_an_error_page_names_event_loop_misuse(message):
+    body = f"Traceback (most recent call last):\n  File \"app.py\", line 3, in chat\n{message}\n"
+    verdict = diagnose(error_record(body, content_type="text/plain"))
+    assert top(verdict) == "event-loop-misuse"
+    assert message[:40] in verdict.causes[0].evidence[0]
+
+
+def test_the_same_words_inside_a_successful_stream_are_only_a_weak_sign():
+    record = text_stream(["Sorry, ", "something failed: ", "Error: Event loop is closed"], ending=("clean-close", None))
+    verdict = diagnose(record)
+    assert verdict.outcome == "healthy"
+    cause = verdict.cause("event-loop-misuse")
+    assert cause.confidence == 0.5
+    assert 'content event 3 (at 200 ms) says "Error: Event loop is closed"' == cause.evidence[0]
+    assert "the model's words" in cause.evidence[2]
+
+
+def test_a_500_with_another_message_is_not_event_loop_misuse():
+    verdict = diagnose(error_record('{"detail": "KeyError: \'messages\'"}'))
+    assert not verdict.cause("event-loop-misuse")
+    assert not verdict.cause("version-drift")
+
+
+@pytest.mark.parametrize(
+    ("chunk", "quoted"),
+    [
+        ("content='Hello' additional_kwargs={} response_metadata={} id='run-1'", "content='Hello' additional_kwargs="),
+        ("AIMessageChunk(content=' there', additional_kwargs={})", "AIMessageChunk("),
+        ("<async_generator object StreamingAgentChatResponse.async_response_gen at 0x7f3a>", "<async_generator object"),
+        ("ChatCompletionChunk(id='chatcmpl-1', choices=[Choice(delta=ChoiceDelta(content='Hi'))])", "ChatCompletionChunk("),
+    ],
+)
+def test_printed_library_objects_in_the_stream_are_version_drift(chunk, quoted):
+    verdict = diagnose(text_stream(["Hi", chunk, chunk]))
+    cause = verdict.cause("version-drift")
+    assert cause.confidence == 0.6
+    assert cause.evidence[0].startswith("content event 2 (at 150 ms) holds a printed Python object instead of text")
+    assert quoted in cause.evidence[0]
+
+
+def test_a_model_writing_about_additional_kwargs_token_by_token_is_not_version_drift():
+    tokens = ["The", " field", " content", "='", "Hello", "'", " additional", "_kwargs", "={}", " holds", " extras."]
+    assert not diagnose(text_stream(tokens)).cause("version-drift")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "AttributeError: 'StreamingAgentChatResponse' object has no attribute 'async_response_gen'",
+        "TypeError: Completions.create() got an unexpected keyword argument 'stream_options'",
+        "ValueError: Disallowed create args: {'stream'}",
+        "TypeError: 'ChatCompletionChunk' object is not subscriptable",
+        "TypeError: 'async_generator' object is not iterable",
+    ],
+)
+def test_an_error_about_a_missing_streaming_name_is_version_drift(message):
+    verdict = diagnose(error_record('{"detail": "%s"}' % message.replace("'", "\\u0027").replace("\\u0027", "'")))
+    cause = verdict.cause("version-drift")
+    assert cause.confidence == 0.75
+    assert message.split(": ", 1)[1][:30] in cause.evidence[0]
+
+
+def test_an_attribute_error_on_an_unrelated_name_is_not_version_drift():
+    verdict = diagnose(error_record("{\"detail\": \"AttributeError: 'User' object has no attribute 'team_id'\"}"))
+    assert not verdict.cause("version-drift")
+
+
+# --- a second run in one stream -------------------------------------------------------------
+
+OPENING = ["Streams ", "fail ", "in ", "quiet ", "ways: ", "a ", "proxy ", "holds ", "the ", "bytes. "]
+
+
+def test_two_completion_ids_one_after_the_other_are_a_retried_run():
+    record = text_stream(OPENING[:5] + OPENING, pauses={5: 2.0}, ending=("terminal-event", None))
+    record.facts.update({"completion_ids": {"chatcmpl-a": 6, "chatcmpl-b": 12}, "completion_id_changes": 1})
+    cause = diagnose(record).cause("retry-duplicate-runs")
+    assert cause.confidence == 0.9
+    assert cause.evidence[0] == "the chunks carried 2 different completion ids: chatcmpl-a (6 chunks), chatcmpl-b (12 chunks)"
+    assert "a second run followed the first" in cause.evidence[1]
+    assert cause.evidence[2] == (
+        "the text started over at content event 6 (2.4 s): all 28 characters sent before it came again, "
+        "after a silence of 2.1 s"
+    )
+
+
+def test_completion_ids_that_alternate_are_interleaved_runs():
+    record = text_stream([word for word in OPENING for _ in ("first run", "second run")])
+    record.facts.update({"completion_ids": {"chatcmpl-a": 7, "chatcmpl-b": 7}, "completion_id_changes": 11})
+    cause = diagnose(record).cause("retry-duplicate-runs")
+    assert cause.confidence == 0.8
+    assert cause.evidence[1] == "the id switched 11 times: the runs' chunks were interleaved"
+
+
+def test_a_server_that_gives_every_chunk_its_own_id_is_not_a_retry():
+    record = text_stream(OPENING)
+    record.facts.update({"completion_ids": {f"id-{i}": 1 for i in range(8)}, "completion_id_changes": 9})
+    assert not diagnose(record).cause("retry-duplicate-runs")
+
+
+def test_two_message_start_events_are_two_anthropic_runs():
+    events = [Event(kind="meta", t=0.1, name="message_start"), Event(kind="content", t=0.2, text="Hi"),
+              Event(kind="meta", t=0.3, name="message_start"), Event(kind="content", t=0.4, text="Hi"),
+              Event(kind="terminal", t=0.5, name="message_stop")]
+    cause = diagnose(make_record(reads=[(0.1, 50), (0.3, 50)], events=events)).cause("retry-duplicate-runs")
+    assert cause.confidence == 0.8
+    assert cause.evidence[0] == "2 message_start events arrived; one response has one"
+
+
+def test_the_assistant_role_announced_again_is_a_new_run():
+    record = text_stream(OPENING)
+    record.facts["role_restarts"] = 1
+    cause = diagnose(record).cause("retry-duplicate-runs")
+    assert cause.confidence == 0.7
+    assert "announced again 1 time after content had begun" in cause.evidence[0]
+
+
+def test_text_that_starts_over_after_a_pause_is_a_retried_run_even_without_ids():
+    cause = diagnose(text_stream(OPENING[:6] + OPENING, pauses={6: 1.5})).cause("retry-duplicate-runs")
+    assert cause.confidence == 0.5
+    assert cause.evidence[0].endswith("all 30 characters sent before it came again, after a silence of 1.5 s")
+
+
+def test_text_that_repeats_without_a_pause_or_a_marker_is_not_called_a_retry():
+    assert not diagnose(text_stream(OPENING + OPENING[:6])).cause("retry-duplicate-runs")
+
+
+def test_a_model_looping_on_its_opening_again_and_again_is_not_a_retry():
+    assert not diagnose(text_stream(OPENING * 4, pauses={10: 1.0})).cause("retry-duplicate-runs")
+
+
+# --- serverless platforms -------------------------------------------------------------------
+
+
+def test_a_504_that_vercel_names_a_function_timeout_is_serverless_limits():
+    record = make_record(status=504, time_to_headers=10.0, ending=("http-error", 10.01),
+                         headers={"X-Vercel-Error": "FUNCTION_INVOCATION_TIMEOUT", "X-Vercel-Id": "iad1::abc-1"})
+    verdict = diagnose(record)
+    assert top(verdict) == "serverless-limits"
+    assert verdict.causes[0].evidence == [
+        "X-Vercel-Error: FUNCTION_INVOCATION_TIMEOUT",
+        "X-Vercel-Id: iad1::abc-1",
+        "Vercel Functions stopped the function because it ran longer than its maximum duration",
+    ]
+
+
+def test_api_gateways_timeout_message_in_the_body_is_serverless_limits():
+    record = error_record('{"message": "Endpoint request timed out"}', status=504)
+    record.headers["X-Amzn-RequestId"] = "6f1c-44"
+    cause = diagnose(record).cause("serverless-limits")
+    assert cause.confidence == 0.9
+    assert cause.evidence[0] == 'the HTTP 504 body says "{"message": "Endpoint request timed out"}"'
+    assert "AWS (Lambda or API Gateway)" in cause.evidence[-1]
+
+
+def test_a_vercel_stream_cut_at_300_s_while_flowing_is_its_max_duration():
+    record = cut_record(last_read=299.9, cut_at=300.1)
+    record.headers["Server"] = "Vercel"
+    verdict = diagnose(record)
+    assert top(verdict) == "serverless-limits"
+    evidence = verdict.causes[0].evidence
+    assert evidence[0] == "the response came from Vercel Functions: Server: Vercel"
+    assert "that matches Vercel's default maxDuration with Fluid compute (300 s)" in evidence
+    assert verdict.cause("request-timeout")  # the same cut, named less precisely
+
+
+def test_a_platform_cut_at_a_timeout_the_user_declared_is_serverless_limits():
+    record = cut_record(last_read=7.9, cut_at=8.0)
+    record.headers["X-Nf-Request-Id"] = "01HX"
+    ours = {"idle": {}, "hard": {8.0: "the 8 s timeout you said your infrastructure uses"}}
+    assert top(diagnose(record, timeouts=ours)) == "serverless-limits"
+
+
+def test_a_platform_cut_that_matches_no_limit_is_only_a_weak_pointer():
+    record = cut_record(last_read=40.0, cut_at=47.0)
+    record.headers["X-Amzn-RequestId"] = "6f1c-44"
+    assert diagnose(record).cause("serverless-limits").confidence == 0.3
+
+
+def test_the_same_cut_without_platform_headers_is_not_serverless_limits():
+    assert not diagnose(cut_record(last_read=299.9, cut_at=300.1)).cause("serverless-limits")
+
+
+def test_a_healthy_stream_from_a_platform_has_no_serverless_cause():
+    record = healthy_record()
+    record.headers["X-Vercel-Id"] = "iad1::abc-1"
+    assert not diagnose(record).cause("serverless-limits")
+
+
+def test_throughput_that_drops_to_2_mb_per_s_after_6_mb_on_lambda_is_serverless_limits():
+    mib = 1024 * 1024
+    fast = [(0.1 + i * 0.01, mib // 8) for i in range(48)]  # 6 MiB in 0.47 s
+    slow = [(0.57 + i * 0.5, mib) for i in range(1, 5)]  # then 1 MiB every 0.5 s
+    record = make_record(reads=fast + slow, ending=("terminal-event", 2.6), headers={"X-Amzn-RequestId": "6f1c-44"})
+    cause = diagnose(record).cause("serverless-limits")
+    assert cause.confidence == 0.7
+    assert cause.evidence[0] == "the stream ran at 12.8 MB/s until its first 6 MB, then at 2.0 MB/s"
+    headless = make_record(reads=fast + slow, ending=("terminal-event", 2.6))
+    assert diagnose(headless).cause("serverless-limits").confidence == 0.35
+
+
+# --- pointers for a healthy run -------------------------------------------------------------
+
+
+def test_a_healthy_run_points_at_the_client_and_at_other_replicas_without_naming_a_cause():
+    verdict = diagnose(healthy_record())
+    assert not any(cause.id == "client-disconnect" for cause in verdict.causes)
+    assert [hint.id for hint in verdict.hints] == ["client-disconnect", "multi-worker-routing"]
+    assert verdict.hints[0].text.startswith("The endpoint streamed 40 content events to its terminal event")
+    assert json.loads(json.dumps(verdict.to_dict()))["hints"][0]["id"] == "client-disconnect"
+
+
+def test_a_run_with_a_problem_or_a_strong_cause_gets_no_pointers():
+    assert diagnose(cut_record(15.0, 75.1)).hints == []
+    record = text_stream(OPENING)
+    record.facts["role_restarts"] = 1
+    verdict = diagnose(record)
+    assert verdict.outcome == "healthy" and verdict.hints == []
+
+
+def test_a_pointer_outside_the_vocabulary_cannot_be_named():
+    from troubleshooter.probe.diagnosis import Hint
+
+    with pytest.raises(ValueError, match="not a cause id"):
+        Hint("client-disconnected", "")
+
+
+def test_an_aws_load_balancer_in_the_server_header_is_not_a_serverless_platform():
+    record = cut_record(last_read=2.9, cut_at=3.0)
+    record.headers["Server"] = "awselb/2.0"
+    assert not diagnose(record).cause("serverless-limits")

@@ -132,3 +132,16 @@ def test_parallel_runs_are_placed_on_one_time_axis():
     analysis = analyse_overlap(parallel_records([0.1, 0.1], length=1.0, start_spread=2.0))
     assert analysis.streams[1].first_byte == pytest.approx(2.1)
     assert analysis.ran_serially
+
+
+def test_rates_around_a_size_compare_throughput_before_and_after_it():
+    from troubleshooter.probe.metrics import rates_around
+
+    reads = [Read(t=0.1 + i * 0.1, size=1000) for i in range(10)] + [Read(t=1.0 + i, size=1000) for i in range(1, 4)]
+    rates = rates_around(reads, 5000)
+    assert rates.crossed_at == pytest.approx(0.5)
+    assert rates.before == pytest.approx(5000 / 0.4)
+    assert rates.after == pytest.approx(8000 / 3.5)
+    assert rates.bytes_after == 8000
+    assert rates_around(reads, 10**6) is None
+    assert rates_around(reads[:5], 5000) is None  # nothing came after the size was reached

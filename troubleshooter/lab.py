@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -74,11 +75,16 @@ def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
     return f"{prefix}data: {body}\n\n".encode()
 
 
-def openai_chunk(index: int, text: str | None, finish_reason: str | None = None) -> bytes:
-    delta = {"content": text} if text is not None else {}
+def openai_chunk(
+    index: int, text: str | None, finish_reason: str | None = None, *, completion_id: str = "chatcmpl-lab",
+    role: bool = False,
+) -> bytes:
+    delta: dict[str, str] = {"role": "assistant"} if role else {}
+    if text is not None:
+        delta["content"] = text
     return sse(
         {
-            "id": "chatcmpl-lab",
+            "id": completion_id,
             "object": "chat.completion.chunk",
             "created": int(time.time()),
             "model": "lab-model",
@@ -169,9 +175,8 @@ async def sse_idle_cut(request: HttpRequest) -> HttpResponse:
     return event_stream(body())
 
 
-@lab_view
-async def sse_hard_cut(request: HttpRequest) -> HttpResponse:
-    """Chunks keep flowing until `at` seconds after the request, then the stream stops."""
+def flowing_until_cut(request: HttpRequest) -> AsyncIterator[bytes]:
+    """Chunks every `delay` seconds until `at` seconds after the request, then the end."""
     _chunks, delay = chunk_params(request)
     cut_at = number(request, "at", 2, 0.1, 600)
     delay = max(delay, 0.01)
@@ -185,7 +190,114 @@ async def sse_hard_cut(request: HttpRequest) -> HttpResponse:
             await asyncio.sleep(delay)
         await asyncio.sleep(max(0.0, deadline - time.monotonic()))
 
+    return body()
+
+
+@lab_view
+async def sse_hard_cut(request: HttpRequest) -> HttpResponse:
+    """Chunks keep flowing until `at` seconds after the request, then the stream stops."""
+    return event_stream(flowing_until_cut(request))
+
+
+@lab_view
+async def sse_serverless_cut(request: HttpRequest) -> HttpResponse:
+    """A hard cut at `at` seconds, with the headers a Vercel function answers with: what a
+    function stopped at its maximum duration looks like from outside."""
+    body = flowing_until_cut(request)
+    return event_stream(body, Server="Vercel", X_Vercel_Id=f"lab1::lab-{int(time.time() * 1000)}")
+
+
+@lab_view
+async def sse_retried(request: HttpRequest) -> HttpResponse:
+    """A request retried by a layer in front of the model, with both runs reaching the client.
+    The first run stalls halfway; after `pause` seconds a second run, with a completion id of
+    its own, starts the answer over and finishes it. With `interleave=1` both runs write at
+    the same time, their chunks alternating."""
+    chunks, delay = chunk_params(request)
+    pause = number(request, "pause", 0.5, 0, 60)
+    interleave = number(request, "interleave", 0, 0, 1) >= 1
+
+    def run(completion_id: str, count: int, finish: bool) -> list[bytes]:
+        pieces = [openai_chunk(0, "", completion_id=completion_id, role=True)]
+        pieces += [openai_chunk(index, word(index), completion_id=completion_id) for index in range(count)]
+        return pieces + ([openai_chunk(count, None, "stop", completion_id=completion_id)] if finish else [])
+
+    async def body() -> AsyncIterator[bytes]:
+        if interleave:
+            both = zip(run("chatcmpl-lab-1", chunks, True), run("chatcmpl-lab-2", chunks, True))
+            pieces = [piece for pair in both for piece in pair]
+        else:
+            first = run("chatcmpl-lab-1", max(chunks // 2, 1), False)
+            for piece in first:
+                yield piece
+                await asyncio.sleep(delay)
+            await asyncio.sleep(pause)  # the first run stalls; the retry starts
+            pieces = run("chatcmpl-lab-2", chunks, True)
+        for piece in pieces:
+            yield piece
+            await asyncio.sleep(delay)
+        yield sse("[DONE]")
+
     return event_stream(body())
+
+
+@lab_view
+async def sse_object_reprs(request: HttpRequest) -> HttpResponse:
+    """A handler that writes str(chunk) where chunk is a LangChain AIMessageChunk, as code
+    written for a version whose stream yielded plain strings does once objects arrive."""
+    chunks, delay = chunk_params(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        for index in range(chunks):
+            text = f"content={word(index)!r} additional_kwargs={{}} response_metadata={{}} id='run-lab-{index}'"
+            yield f"data: {text}\n\n".encode()
+            await asyncio.sleep(delay)
+        yield sse({"sent": time.monotonic()}, event="done")
+
+    return event_stream(body())
+
+
+@lab_view
+async def event_loop_closed(request: HttpRequest) -> HttpResponse:
+    """The 500 an app answers with when it reuses an async client after its event loop
+    closed (asyncio.run() per request, a client made at import time): the error body says so."""
+    await asyncio.sleep(number(request, "after", 0, 0, 30))
+    return JsonResponse(
+        {
+            "detail": "RuntimeError: Event loop is closed",
+            "traceback": [
+                'File "app/chat.py", line 41, in stream_answer',
+                "async for chunk in client.chat.completions.create(stream=True, **params):",
+                'File "asyncio/base_events.py", line 520, in _check_closed',
+                "raise RuntimeError('Event loop is closed')",
+            ],
+        },
+        status=500,
+    )
+
+
+# Which lab replica answers next: requests take turns, as behind a round-robin balancer.
+_next_replica = itertools.count()
+
+
+@lab_view
+async def sse_replicas(request: HttpRequest) -> HttpResponse:
+    """`replicas` servers behind one address, taking requests in turn; replica `broken` cuts
+    every stream halfway (no terminal event). Each answer names its replica in X-Served-By."""
+    chunks, delay = chunk_params(request)
+    replicas = int(number(request, "replicas", 2, 1, 10))
+    broken = int(number(request, "broken", 1, 0, 9))
+    replica = next(_next_replica) % replicas
+    sent = chunks // 2 if replica == broken else chunks
+
+    async def body() -> AsyncIterator[bytes]:
+        for index in range(sent):
+            yield openai_chunk(index, word(index))
+            await asyncio.sleep(delay)
+        if sent == chunks:
+            yield openai_chunk(chunks, None, "stop") + sse("[DONE]")
+
+    return event_stream(body(), X_Served_By=f"lab-replica-{replica}")
 
 
 @lab_view
@@ -363,6 +475,11 @@ def index(request: HttpRequest) -> HttpResponse:
             "buffered (a proxy holds everything)": f"{base}sse/buffered/?chunks=20&delay=0.05",
             "idle gap, then a cut": f"{base}sse/idle-cut/?chunks=5&gap=3",
             "hard cut at a set time": f"{base}sse/hard-cut/?at=3",
+            "serverless function stopped at its limit": f"{base}sse/serverless-cut/?at=3",
+            "a retried request whose two runs both stream": f"{base}sse/retried/?chunks=10&pause=1",
+            "printed objects instead of text": f"{base}sse/object-reprs/",
+            "HTTP 500: event loop is closed": f"{base}event-loop-closed/",
+            "replicas taking turns, one broken": f"{base}sse/replicas/?replicas=2&broken=1",
             "no terminal event": f"{base}sse/no-terminal/",
             "gzip member per chunk": f"{base}sse/gzip/",
             "Content-Length mismatch": f"{base}content-length-mismatch/",

@@ -18,11 +18,22 @@ from typing import Any
 
 import httpx
 
-from .diagnosis import KNOWN_TIMEOUTS, OUTCOMES, Cause, Diagnosis, concurrency_causes, diagnose, seconds
+from .diagnosis import (
+    KNOWN_TIMEOUTS,
+    OUTCOMES,
+    Cause,
+    Diagnosis,
+    concurrency_causes,
+    diagnose,
+    hints_for_healthy,
+    rule_multi_worker_routing,
+    seconds,
+    unexplained,
+)
 from .engine import run_bounded, run_probe
 from .metrics import Metrics, OverlapAnalysis, analyse_overlap, measure
 from .policy import OutboundPolicy, PinnedNetworkBackend, PinnedTransport, Resolver, TargetRefused, system_resolver
-from .record import HEADERS_THAT_MATTER, Event, Record
+from .record import HEADERS_THAT_MATTER, Ending, Event, Record
 from .recorder import LimitReached, OnEvent, Recorder, checked_target
 from .spec import HeaderSpec, Limits, ProbeSpec
 
@@ -80,13 +91,30 @@ async def run_concurrent(
     alone = None
     if baseline:
         alone = await run_probe(spec, limits, _tagged(on_event, "baseline"), policy=policy, resolver=resolver)
-    records = list(
-        await asyncio.gather(
-            *(run_probe(spec, limits, _tagged(on_event, index), policy=policy, resolver=resolver) for index in range(n))
+    if alone is not None and _was_cancelled(alone):
+        records = [_never_started(spec) for _ in range(n)]
+    else:
+        records = list(
+            await asyncio.gather(
+                *(run_probe(spec, limits, _tagged(on_event, index), policy=policy, resolver=resolver)
+                  for index in range(n))
+            )
         )
-    )
     analysis = analyse_overlap(records, alone)
     return ConcurrencyResult(records, alone, analysis, diagnose_group(records, analysis, timeouts))
+
+
+def _was_cancelled(record: Record) -> bool:
+    return record.ending is not None and record.ending.kind == "cancelled"
+
+
+def _never_started(spec: ProbeSpec) -> Record:
+    """A stream an experiment was going to run when it was cancelled: nothing was sent."""
+    return Record(
+        request=spec.request_info(),
+        format=spec.format,
+        ending=Ending(kind="cancelled", t=0.0, reason="the run was cancelled before this stream started"),
+    )
 
 
 def _tagged(on_event: OnEvent | None, stream: int | str) -> OnEvent | None:
@@ -110,18 +138,24 @@ def diagnose_group(
 ) -> Diagnosis:
     """One verdict for parallel runs: the worst outcome, the concurrency
     causes, and each per-stream cause at its highest confidence."""
-    diagnoses = [diagnose(record, timeouts=timeouts) for record in records]
+    metrics = [measure(record) for record in records]
+    diagnoses = [diagnose(record, measured, timeouts=timeouts) for record, measured in zip(records, metrics)]
     outcomes = Counter(diagnosis.outcome for diagnosis in diagnoses)
     worst = min(outcomes, key=_SEVERITY.index) if outcomes else "connect-error"
+    routing = rule_multi_worker_routing(records, [diagnosis.outcome for diagnosis in diagnoses], analysis)
     strongest: dict[str, Cause] = {}
-    for cause in [*concurrency_causes(analysis), *(c for d in diagnoses for c in d.causes)]:
+    group_causes = [*concurrency_causes(analysis), *([routing] if routing else [])]
+    for cause in [*group_causes, *(c for d in diagnoses for c in d.causes)]:
         if cause.id not in strongest or cause.confidence > strongest[cause.id].confidence:
             strongest[cause.id] = cause
     counts = ", ".join(f"{count} {outcome}" for outcome, count in outcomes.most_common())
     how = "one after another" if analysis.ran_serially else f"at most {analysis.max_overlap} at the same time"
     summary = f"{len(records)} parallel streams: {counts}; they received data {how}."
     causes = sorted(strongest.values(), key=lambda cause: cause.confidence, reverse=True)
-    return Diagnosis(outcome=worst, summary=summary, causes=causes)
+    hints = []
+    if unexplained(worst, causes):
+        hints = hints_for_healthy(min(metrics, key=lambda m: m.content_event_count), parallel=True)
+    return Diagnosis(outcome=worst, summary=summary, causes=causes, hints=hints)
 
 
 # --- direct vs through a proxy -----------------------------------------------
@@ -160,7 +194,10 @@ async def compare(
     serves both equally), and what differs between them."""
     first = await run_probe(spec, limits, _tagged(on_event, labels[0]), policy=policy, resolver=resolver)
     other = dataclasses.replace(spec, url=other_url)
-    second = await run_probe(other, limits, _tagged(on_event, labels[1]), policy=policy, resolver=resolver)
+    if _was_cancelled(first):
+        second = _never_started(other)
+    else:
+        second = await run_probe(other, limits, _tagged(on_event, labels[1]), policy=policy, resolver=resolver)
     first_metrics, second_metrics = measure(first), measure(second)
     first_diagnosis = diagnose(first, first_metrics, timeouts=timeouts)
     second_diagnosis = diagnose(second, second_metrics, timeouts=timeouts)
@@ -200,11 +237,17 @@ def explain_difference(
     return sentences
 
 
+# Their values differ on every response; only whether a path adds or drops them says anything.
+_VALUES_DIFFER_ANYWAY = frozenset(
+    {"Content-Length", "CF-Ray", "X-Amzn-RequestId", "X-Amz-Apigw-Id", "Apigw-Requestid", "X-Vercel-Id", "X-Nf-Request-Id"}
+)
+
+
 def _header_differences(record_a: Record, record_b: Record, labels: tuple[str, str]) -> list[str]:
     sentences = []
     for name in HEADERS_THAT_MATTER:
         value_a, value_b = record_a.header(name), record_b.header(name)
-        if value_a == value_b or name == "Content-Length" and None not in (value_a, value_b):
+        if value_a == value_b or name in _VALUES_DIFFER_ANYWAY and None not in (value_a, value_b):
             continue
         if value_a is None:
             sentences.append(

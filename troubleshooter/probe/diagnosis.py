@@ -9,13 +9,15 @@ rough priors, not probabilities; they only have to rank causes sensibly.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from troubleshooter.vocabulary import CAUSE_IDS, OUTCOMES
 
-from .metrics import Metrics, OverlapAnalysis, densest_window, measure, percentile
+from .metrics import Metrics, OverlapAnalysis, RatesAround, densest_window, measure, percentile, rates_around
 from .record import Record
 
 # Known timeouts, in seconds, of common intermediaries and platforms. "idle"
@@ -77,9 +79,16 @@ class Diagnosis:
     outcome: str
     summary: str
     causes: list[Cause] = field(default_factory=list)
+    # Only for a healthy outcome: what to check if people still see failures.
+    hints: list[Hint] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, "summary": self.summary, "causes": [c.to_dict() for c in self.causes]}
+        return {
+            "outcome": self.outcome,
+            "summary": self.summary,
+            "causes": [c.to_dict() for c in self.causes],
+            "hints": [h.to_dict() for h in self.hints],
+        }
 
     def cause(self, cause_id: str) -> Cause | None:
         return next((cause for cause in self.causes if cause.id == cause_id), None)
@@ -455,6 +464,443 @@ def rule_state_growth(context: Context) -> Cause | None:
     ])
 
 
+# --- what the body and the stream say in words --------------------------------
+
+# asyncio's own messages when an app runs or reuses event loops wrongly; Django's
+# async_to_sync has one of its own.
+EVENT_LOOP_MESSAGES = (
+    "event loop is closed",
+    "asyncio.run() cannot be called from a running event loop",
+    "this event loop is already running",
+    "attached to a different loop",
+    "cannot run the event loop while another loop is running",
+    "there is no current event loop",
+    "no running event loop",
+    "you cannot use asynctosync in the same thread as an async event loop",
+)
+# A whole library object printed where its text was meant to go: the handler
+# writes str(chunk) and the chunk is no longer a string.
+OBJECT_REPR = re.compile(
+    r"\b(?:AIMessageChunk|AIMessage|ChatResponse|StreamingAgentChatResponse|StreamingResponse|CompletionResponse"
+    r"|ChatCompletionChunk|ChoiceDelta|ChatGenerationChunk|GenerationChunk)\("
+    r"|content=(['\"]).*?\1 additional_kwargs="
+    r"|<(?:async_generator|generator|coroutine) object "
+)
+STREAMING_NAME = r"'(\w*(?:stream|_gen|token|chunk|delta|choices|content|message)\w*)'"
+API_MISMATCH = re.compile(
+    r"has no attribute " + STREAMING_NAME
+    + r"|unexpected keyword argument " + STREAMING_NAME
+    + r"|Disallowed create args"
+    + r"|'(?:async_generator|generator|coroutine)' object is not (?:iterable|an iterator|subscriptable)"
+    + r"|'\w*(?:Chunk|Delta|Choice|Response)' object is not (?:subscriptable|iterable)"
+)
+QUOTE_CHARS = 160
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A piece of text the run received, and where it came from."""
+
+    where: str
+    text: str
+    in_error: bool  # part of a non-2xx answer or an error event
+
+
+def texts_seen(context: Context) -> list[Seen]:
+    record = context.record
+    status = record.status
+    failed = status is not None and not 200 <= status < 300
+    seen: list[Seen] = []
+    if record.facts.get("error_body"):
+        seen.append(Seen(f"the HTTP {status} body", str(record.facts["error_body"]), True))
+    content = [event for event in record.events if event.kind == "content" and event.text]
+    if failed and content:
+        # The body of an error page: one text, however the reads split it.
+        seen.append(Seen(f"the HTTP {status} body", "".join(event.text for event in content), True))
+    elif content:
+        seen.extend(
+            Seen(f"content event {index} (at {seconds(event.t)})", event.text, False)
+            for index, event in enumerate(content, start=1)
+        )
+    for event in record.events:
+        if event.kind == "error" and event.detail:
+            seen.append(Seen(f"the error event at {seconds(event.t)}", event.detail, True))
+        elif event.kind == "garbage" and event.text:
+            seen.append(Seen(f"a data field that is not JSON (at {seconds(event.t)})", event.text, True))
+    if record.ending and record.ending.kind == "http-error" and record.ending.reason:
+        seen.append(Seen("the error the client reported", record.ending.reason, True))
+    return seen
+
+
+def quote(text: str, start: int, end: int) -> str:
+    """The line around a match, short enough for a sentence."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : line_end if line_end != -1 else len(text)].strip()
+    if len(line) <= QUOTE_CHARS:
+        return line
+    offset = max(0, min(start - line_start - QUOTE_CHARS // 3, len(line) - QUOTE_CHARS))
+    return ("…" if offset else "") + line[offset : offset + QUOTE_CHARS].strip() + "…"
+
+
+def rule_event_loop_misuse(context: Context) -> Cause | None:
+    for seen in texts_seen(context):
+        lowered = seen.text.lower()
+        for message in EVENT_LOOP_MESSAGES:
+            start = lowered.find(message)
+            if start == -1:
+                continue
+            said = f'{seen.where} says "{quote(seen.text, start, start + len(message))}"'
+            explanation = (
+                "asyncio raises this when an app runs or reuses event loops wrongly: asyncio.run() inside a "
+                "running loop, a client made on one loop and used on another, a loop used after it was closed"
+            )
+            if seen.in_error:
+                return Cause("event-loop-misuse", 0.95, [said, explanation])
+            # In a 2xx stream it may be the app relaying its own error, or the
+            # model writing about asyncio.
+            return Cause("event-loop-misuse", 0.5, [
+                said, explanation,
+                "it arrived inside a successful stream, so it may be the app passing its error on as text, "
+                "or simply the model's words",
+            ])
+    return None
+
+
+def rule_version_drift(context: Context) -> Cause | None:
+    for seen in texts_seen(context):
+        found = API_MISMATCH.search(seen.text) if seen.in_error else None
+        if found:
+            return Cause("version-drift", 0.75, [
+                f'{seen.where} says "{quote(seen.text, found.start(), found.end())}"',
+                "a streaming name that the code uses does not exist in the installed library, "
+                "as when code written for one version runs against another",
+            ])
+        found = OBJECT_REPR.search(seen.text)
+        if found:
+            return Cause("version-drift", 0.6, [
+                f'{seen.where} holds a printed Python object instead of text: '
+                f'"{quote(seen.text, found.start(), found.end())}"',
+                "the handler writes each chunk as text, but the library yields objects: code written for a "
+                "version that yielded strings, or that reads .content / .delta in a newer one, does this",
+            ])
+    return None
+
+
+# --- a second run in one stream ------------------------------------------------
+
+RUN_START_EVENTS = ("message_start", "response.created")
+RESTART_MIN_CHARS = 12
+RESTART_FULL_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Restart:
+    index: int  # of the content event where the text starts over
+    t: float
+    chars_before: int  # of text before the restart
+    repeated_chars: int
+    pause: float  # silence before it
+    typical_gap: float  # median gap between content events
+
+
+def text_restart(record: Record) -> Restart | None:
+    """Where the text starts over from its first words, at a chunk boundary,
+    exactly once (a text that repeats again and again is a model looping, not a
+    second run). A restart repeats all that came before it, or its first 60
+    characters, or all that follows, whichever is least, and never fewer than 12."""
+    content = [event for event in record.events if event.kind == "content" and event.detail is None]
+    full = "".join(event.text for event in content)
+    restarts: list[tuple[int, int, int]] = []
+    offset = 0
+    for index, event in enumerate(content):
+        needed = max(RESTART_MIN_CHARS, min(offset, RESTART_FULL_CHARS, len(full) - offset))
+        if index and full.startswith(full[:needed], offset):
+            restarts.append((index, offset, _repeated_from(full, offset)))
+            if len(restarts) > 1:
+                return None
+        offset += len(event.text)
+    if not restarts:
+        return None
+    index, before, repeated = restarts[0]
+    gaps = [later.t - earlier.t for earlier, later in zip(content, content[1:])]
+    return Restart(index, content[index].t, before, repeated, gaps[index - 1], percentile(gaps, 50) or 0.0)
+
+
+def _repeated_from(text: str, offset: int) -> int:
+    """How many characters from `offset` on repeat the start of `text`."""
+    length = 0
+    while offset + length < len(text) and text[length] == text[offset + length]:
+        length += 1
+    return length
+
+
+def rule_retry_duplicate_runs(context: Context) -> Cause | None:
+    record = context.record
+    evidence: list[str] = []
+    confidence = 0.0
+    ids: dict[str, int] = record.facts.get("completion_ids") or {}
+    # Servers that mint an id per chunk give every id one chunk; two runs give
+    # a few ids with many chunks each.
+    runs = {ident: count for ident, count in ids.items() if count >= 2}
+    if len(runs) >= 2 and len(ids) <= 4:
+        confidence = 0.8
+        listed = ", ".join(f"{ident} ({count} chunks)" for ident, count in ids.items())
+        evidence.append(f"the chunks carried {len(ids)} different completion ids: {listed}")
+        changes = int(record.facts.get("completion_id_changes", 0))
+        if changes > len(ids) - 1:
+            evidence.append(f"the id switched {changes} times: the runs' chunks were interleaved")
+        else:
+            evidence.append("each id took over after the previous one stopped: a second run followed the first")
+    starts = Counter(event.name for event in record.events if event.name in RUN_START_EVENTS)
+    for name, count in starts.items():
+        if count >= 2:
+            confidence = max(confidence, 0.8)
+            evidence.append(f"{count} {name} events arrived; one response has one")
+    restarts = int(record.facts.get("role_restarts", 0))
+    if restarts:
+        confidence = max(confidence, 0.7)
+        evidence.append(
+            f"the assistant role was announced again {restarts} time{'s' if restarts > 1 else ''} "
+            "after content had begun, as at the start of a new completion"
+        )
+    restart = text_restart(record)
+    if restart is not None:
+        paused = restart.pause >= max(0.2, 3 * restart.typical_gap)
+        if restart.repeated_chars >= restart.chars_before:
+            repeat = f"all {restart.chars_before} characters sent before it came again"
+        else:
+            repeat = f"the first {restart.repeated_chars} characters came again"
+        sentence = f"the text started over at content event {restart.index + 1} ({seconds(restart.t)}): {repeat}"
+        if paused:
+            sentence += f", after a silence of {seconds(restart.pause)}"
+        if confidence:
+            confidence += 0.1
+            evidence.append(sentence)
+        elif paused:
+            # Without a marker of a new run, only a pause before the repeat
+            # (the first run stalling, then a retry) tells it from a text that
+            # happens to repeat itself.
+            confidence = 0.5
+            evidence.append(sentence)
+    if not evidence:
+        return None
+    evidence.append(
+        "something between the client and the model (a gateway, a queue, an orchestration layer) ran the request "
+        "a second time, and both runs wrote to this stream"
+    )
+    return Cause("retry-duplicate-runs", _clamp(confidence), evidence)
+
+
+# --- serverless platforms ------------------------------------------------------
+
+PLATFORM_HEADERS: dict[str, tuple[str, ...]] = {
+    "aws": ("X-Amzn-RequestId", "X-Amz-Apigw-Id", "Apigw-Requestid", "X-Amzn-ErrorType"),
+    "vercel": ("X-Vercel-Id", "X-Vercel-Error"),
+    "netlify": ("X-Nf-Request-Id",),
+}
+# Server values that name a platform ("awselb" is a load balancer, not Lambda).
+PLATFORM_SERVER_NAMES = ("vercel", "netlify")
+PLATFORM_NAMES = {"aws": "AWS (Lambda or API Gateway)", "vercel": "Vercel Functions", "netlify": "Netlify Functions"}
+# Duration limits, in seconds, as each platform documents them.
+PLATFORM_LIMITS: dict[str, dict[float, str]] = {
+    "aws": {
+        3.0: "a Lambda function's default timeout (3 s)",
+        29.0: "API Gateway's 29 s integration timeout (REST APIs)",
+        900.0: "the 15 minute ceiling of a Lambda function and of an API Gateway stream",
+    },
+    "vercel": {
+        10.0: "the 10 s default Vercel functions had on Hobby plans before Fluid compute",
+        60.0: "the 60 s limit Vercel functions had on Pro plans before Fluid compute",
+        300.0: "Vercel's default maxDuration with Fluid compute (300 s)",
+        800.0: "the longest maxDuration Vercel allows on Pro and Enterprise (800 s)",
+    },
+    "netlify": {
+        10.0: "the 10 s limit Netlify functions had by default on older sites",
+        26.0: "the 26 s limit older Netlify sites could raise their functions to",
+        60.0: "Netlify's 60 s limit on synchronous functions",
+    },
+}
+# What the platforms write when they stop a function for running too long.
+PLATFORM_TIMEOUT_MESSAGES = {
+    "function_invocation_timeout": "vercel",
+    "task timed out after": "aws",
+    "endpoint request timed out": "aws",
+}
+# Response streaming is throttled after a size: Lambda after its first 6 MB,
+# API Gateway after 10 MB, both to about 2 MB/s.
+THROTTLE_THRESHOLDS = ((6 * 1024 * 1024, "Lambda response streaming"), (10 * 1024 * 1024, "API Gateway streaming"))
+THROTTLED_RATE = 2.5 * 1024 * 1024
+
+
+def platform_signs(record: Record) -> tuple[str | None, list[str]]:
+    server = record.header("Server") or ""
+    for platform, names in PLATFORM_HEADERS.items():
+        signs = [f"Server: {server}"] if platform in PLATFORM_SERVER_NAMES and platform in server.lower() else []
+        signs += [f"{name}: {value}" for name in names if (value := record.header(name))]
+        if signs:
+            return platform, signs
+    return None, []
+
+
+def _platform_timeout_said(context: Context) -> tuple[str, str] | None:
+    """(platform, sentence) when the platform itself names a timeout."""
+    for name in ("X-Vercel-Error", "X-Amzn-ErrorType"):
+        value = context.record.header(name)
+        if value and ("timeout" in value.lower() or "timedout" in value.lower()):
+            return ("vercel" if "Vercel" in name else "aws"), f"{name}: {value}"
+    for seen in texts_seen(context):
+        if not seen.in_error:
+            continue
+        lowered = seen.text.lower()
+        for message, platform in PLATFORM_TIMEOUT_MESSAGES.items():
+            start = lowered.find(message)
+            if start != -1:
+                return platform, f'{seen.where} says "{quote(seen.text, start, start + len(message))}"'
+    return None
+
+
+def _throttled(record: Record) -> tuple[str, RatesAround] | None:
+    for threshold, label in THROTTLE_THRESHOLDS:
+        rates = rates_around(record.reads, threshold)
+        if (
+            rates is not None
+            and rates.bytes_after >= 1024 * 1024
+            and rates.after <= THROTTLED_RATE
+            and rates.before >= 2 * rates.after
+        ):
+            return label, rates
+    return None
+
+
+def _megabytes_per_second(rate: float) -> str:
+    return f"{rate / (1024 * 1024):.1f} MB/s"
+
+
+def rule_serverless_limits(context: Context) -> Cause | None:
+    record, metrics = context.record, context.metrics
+    platform, signs = platform_signs(record)
+    said = _platform_timeout_said(context)
+    if said is not None:
+        named = platform or said[0]
+        return Cause("serverless-limits", 0.9, [
+            said[1], *(sign for sign in signs if sign != said[1]),
+            f"{PLATFORM_NAMES[named]} stopped the function because it ran longer than its maximum duration",
+        ])
+    throttled = _throttled(record)
+    if throttled is not None:
+        label, rates = throttled
+        evidence = [
+            f"the stream ran at {_megabytes_per_second(rates.before)} until its first "
+            f"{rates.threshold // (1024 * 1024)} MB, then at {_megabytes_per_second(rates.after)}",
+            f"{label} is throttled to about 2 MB/s after that size",
+        ]
+        return Cause("serverless-limits", 0.7 if platform else 0.35, [*evidence, *signs])
+    if platform is None:
+        return None
+    if record.status in TIMEOUT_STATUSES or record.status == 500:
+        elapsed = (record.time_to_headers or metrics.duration) - (metrics.request_sent or 0.0)
+        what, flowing = f"HTTP {record.status} after {seconds(elapsed)}", False
+    elif context.was_cut:
+        elapsed = metrics.duration_since_sent
+        gap = metrics.gap_before_end or 0.0
+        what, flowing = f"the stream was cut {seconds(elapsed)} after the request was sent", gap <= 0.25 * elapsed
+    else:
+        return None
+    evidence = [f"the response came from {PLATFORM_NAMES[platform]}: {'; '.join(signs)}", what]
+    match = _closest(elapsed, PLATFORM_LIMITS[platform]) or _closest(elapsed, context.timeouts.get("hard", {}))
+    if match is None:
+        evidence.append("no documented limit of the platform matches that time; its duration limit is configurable")
+        return Cause("serverless-limits", 0.3, evidence)
+    evidence.append(f"that matches {match[1]}")
+    if flowing:
+        evidence.append("data was still flowing when it stopped, as when a platform ends a function that runs too long")
+    return Cause("serverless-limits", 0.9 if flowing else 0.75, evidence)
+
+
+# --- several streams, and pointers for a healthy run ---------------------------
+
+# Headers that name the server or hop that answered; per-request ids are left out.
+ROUTING_HEADERS = ("Server", "Via", "X-Served-By")
+FINE_OUTCOMES = frozenset({"healthy", "truncated-by-model"})
+FAILED_OUTCOMES = frozenset({"cut-off", "http-error", "upstream-error", "connect-error"})
+
+
+def rule_multi_worker_routing(records: Sequence[Record], outcomes: Sequence[str], analysis: OverlapAnalysis) -> Cause | None:
+    """Identical requests sent at once that got different fates: the servers
+    behind the address are not interchangeable."""
+    fine, failed = [], []
+    for record, outcome in zip(records, outcomes):
+        if record.ending and record.ending.kind in ("limit", "cancelled"):
+            continue  # our own limit, not the server's doing
+        if outcome in FINE_OUTCOMES:
+            fine.append(record)
+        elif outcome in FAILED_OUTCOMES:
+            failed.append(record)
+    if not fine or not failed:
+        return None
+    kinds = Counter(f"HTTP {r.status}" if r.status and not 200 <= r.status < 300 else (r.ending.kind if r.ending else "?")
+                    for r in failed)
+    described = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
+    lead = (f"{len(failed)} of {len(fine) + len(failed)} identical requests sent at once failed ({described}) "
+            f"while {len(fine)} streamed to the end")
+    for name in ROUTING_HEADERS:
+        good = {record.header(name) for record in fine}
+        bad = {record.header(name) for record in failed}
+        if good.isdisjoint(bad) and (good | bad) != {None}:
+            def listed(values: set[str | None]) -> str:
+                return " or ".join(sorted(f"{name}: {value}" if value else f"no {name}" for value in values))
+            return Cause("multi-worker-routing", 0.65, [
+                lead,
+                f"every failed stream came back with {listed(bad)}, every good one with {listed(good)}: "
+                "the failures follow the server that answered",
+            ])
+    if len(analysis.first_byte_steps) >= 2:
+        return None  # streams queued for a worker: saturation explains failures better
+    return Cause("multi-worker-routing", 0.3, [
+        lead,
+        "the requests did not queue, so the difference lies in who answered: a replica with other code or "
+        "settings, or a stream or session that lives in one worker's memory",
+    ])
+
+
+# A cause this strong already tells the person where to look.
+HINT_BELOW = 0.5
+
+
+@dataclass
+class Hint:
+    """Where to look when a probe saw nothing wrong but people still do. Not a
+    cause: nothing in the run supports one; a pointer to one worth checking."""
+
+    id: str
+    text: str
+
+    def __post_init__(self) -> None:
+        if self.id not in CAUSE_IDS:
+            raise ValueError(f"{self.id!r} is not a cause id of the vocabulary")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def hints_for_healthy(metrics: Metrics, *, parallel: bool) -> list[Hint]:
+    ended = "its terminal event" if metrics.terminal_seen else "a clean end"
+    hints = [Hint("client-disconnect", (
+        f"The endpoint streamed {metrics.content_event_count} content events to {ended} for this probe. "
+        "If your users still see it stop, the cut is likely on their side: the page or client aborting the request "
+        "(an AbortController, navigating away, an unmounted component, a client timeout or retry). The server's "
+        "logs then show a disconnect (ClientDisconnect, CancelledError, BrokenPipeError) at the moment it stops."
+    ))]
+    if not parallel:
+        hints.append(Hint("multi-worker-routing", (
+            "This was one request, answered by one server. If several replicas or workers serve this endpoint, "
+            "run several streams in parallel: failures that hit only some of them point at a replica that "
+            "differs or at state held by one worker."
+        )))
+    return hints
+
+
 Rule = Callable[[Context], Cause | None]
 
 RULES: tuple[Rule, ...] = (
@@ -469,6 +915,10 @@ RULES: tuple[Rule, ...] = (
     rule_upstream_error,
     rule_callback_exception,
     rule_state_growth,
+    rule_event_loop_misuse,
+    rule_version_drift,
+    rule_retry_duplicate_runs,
+    rule_serverless_limits,
 )
 
 
@@ -543,7 +993,14 @@ def diagnose(
         causes.extend(concurrency_causes(concurrency))
     causes.sort(key=lambda cause: cause.confidence, reverse=True)
     outcome = outcome_of(context)
-    return Diagnosis(outcome=outcome, summary=summarise(outcome, context), causes=causes)
+    hints = hints_for_healthy(context.metrics, parallel=concurrency is not None) if unexplained(outcome, causes) else []
+    return Diagnosis(outcome=outcome, summary=summarise(outcome, context), causes=causes, hints=hints)
+
+
+def unexplained(outcome: str, causes: list[Cause]) -> bool:
+    """Healthy, and no cause the run gives real support to: the only case where
+    pointing past the probe's own view helps."""
+    return outcome == "healthy" and all(cause.confidence < HINT_BELOW for cause in causes)
 
 
 def summarise(outcome: str, context: Context) -> str:

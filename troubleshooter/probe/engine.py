@@ -21,7 +21,7 @@ import httpx
 from .compression import DecodeFailed, Decompressor
 from .formats import BodyDecoder, make_decoder
 from .policy import OutboundPolicy, PinnedNetworkBackend, PinnedTransport, Resolver, TargetRefused, system_resolver
-from .record import Record, redact_url
+from .record import SECRET_PLACEHOLDER, Event, Record, redact_url
 from .recorder import LimitReached, OnEvent, Recorder, checked_target
 from .spec import Limits, ProbeSpec, spec_problems
 from .sse import TooLong
@@ -261,7 +261,9 @@ async def _read_response(response: httpx.Response, spec: ProbeSpec, limits: Limi
         # body (often an error JSON or a proxy's page) is still read and parsed.
         recorder.force_ending("http-error", f"HTTP {response.status_code} {response.reason_phrase}".strip())
     decompressor = Decompressor(response.headers.get("content-encoding"))
-    decoder = make_decoder(spec.format, response.headers.get("content-type", ""), limits.max_line_bytes)
+    decoder: BodyDecoder = make_decoder(spec.format, response.headers.get("content-type", ""), limits.max_line_bytes)
+    if not response.is_success:
+        decoder = _KeepsErrorBody(decoder, [header.value for header in spec.headers if header.is_secret])
     try:
         await _read_body(response, decompressor, decoder, limits, recorder)
     except LimitReached as reached:
@@ -275,6 +277,49 @@ async def _read_response(response: httpx.Response, spec: ProbeSpec, limits: Limi
     finally:
         recorder.record.facts.update(decompressor.facts())
         recorder.note_decoder(decoder)
+
+
+ERROR_BODY_CHARS = 2048
+
+
+class _KeepsErrorBody:
+    """Hands a non-2xx body to its decoder and keeps the start of it as text:
+    the words in it ("Event loop is closed", a platform's timeout message) name
+    causes that the status alone cannot, and a JSON error body leaves no
+    content events to read them from."""
+
+    def __init__(self, decoder: BodyDecoder, secrets: list[str]) -> None:
+        self._decoder = decoder
+        # A server may echo the request back; what was sent as secret stays out.
+        self._secrets = [secret for secret in secrets if secret]
+        self._keep = ERROR_BODY_CHARS * 4 + max((len(secret) for secret in self._secrets), default=0)
+        self._head = bytearray()
+
+    @property
+    def format(self) -> str:
+        return self._decoder.format
+
+    @property
+    def expects_terminal(self) -> bool:
+        return self._decoder.expects_terminal
+
+    def feed(self, data: bytes) -> list[Event]:
+        if len(self._head) < self._keep:
+            self._head += data[: self._keep - len(self._head)]
+        return self._decoder.feed(data)
+
+    def finish(self) -> list[Event]:
+        return self._decoder.finish()
+
+    def facts(self) -> dict[str, Any]:
+        facts = self._decoder.facts()
+        text = self._head.decode("utf-8", errors="replace")
+        for secret in self._secrets:
+            text = text.replace(secret, SECRET_PLACEHOLDER)
+        text = text.strip()[:ERROR_BODY_CHARS]
+        if text:
+            facts["error_body"] = text
+        return facts
 
 
 async def _end_transport(recorder: Recorder, kind: str, reason: str) -> None:

@@ -237,22 +237,73 @@ def _loads(text: str) -> Any:
 _NOT_JSON = object()
 
 
+class _RunMarkers:
+    """Completion ids and role starts of OpenAI chat chunks: a second id, or the
+    assistant's role coming back after content, means a second run of the same
+    request reached this stream."""
+
+    MAX_IDS = 8
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.id_changes = 0
+        self.role_restarts = 0
+        self._last_id: str | None = None
+        self._content_since_role = False
+
+    def note(self, obj: dict[str, Any]) -> None:
+        ident = obj.get("id")
+        if isinstance(ident, str) and ident:
+            ident = ident[:64]
+            if ident != self._last_id:
+                self.id_changes += self._last_id is not None
+                self._last_id = ident
+            if ident in self.ids or len(self.ids) < self.MAX_IDS:
+                self.ids[ident] = self.ids.get(ident, 0) + 1
+        choices = obj.get("choices")
+        first = choices[0] if isinstance(choices, list) and choices else None
+        if not isinstance(first, dict) or first.get("index", 0) != 0:
+            return
+        delta = first.get("delta")
+        if isinstance(delta, dict) and "role" in delta:
+            # Some servers repeat the role in every chunk; only a role that
+            # returns after chunks without it starts a new message.
+            self.role_restarts += self._content_since_role
+            self._content_since_role = False
+        else:
+            self._content_since_role = True
+
+    def facts(self) -> dict[str, Any]:
+        facts: dict[str, Any] = {}
+        if len(self.ids) > 1:
+            facts["completion_ids"] = dict(self.ids)
+            facts["completion_id_changes"] = self.id_changes
+        if self.role_restarts:
+            facts["role_restarts"] = self.role_restarts
+        return facts
+
+
 class _DialectTracker:
     """Remembers the vendor dialect from the first object that reveals it."""
 
     def __init__(self, fixed: str | None) -> None:
         self.dialect = fixed
         self._fixed = fixed is not None
+        self.runs = _RunMarkers()
 
     def events_for(self, obj: Any) -> list[Event]:
         if self._fixed:
-            return interpret_json(obj, self.dialect)
-        # Objects that do not name their shape ({"type": "ping"}) belong to
-        # the dialect the stream already showed.
-        detected = detect_dialect(obj)
-        if self.dialect is None:
-            self.dialect = detected
-        return interpret_json(obj, detected or self.dialect)
+            dialect = self.dialect
+        else:
+            # Objects that do not name their shape ({"type": "ping"}) belong to
+            # the dialect the stream already showed.
+            detected = detect_dialect(obj)
+            if self.dialect is None:
+                self.dialect = detected
+            dialect = detected or self.dialect
+        if dialect == "openai" and isinstance(obj, dict):
+            self.runs.note(obj)
+        return interpret_json(obj, dialect)
 
     @property
     def expects_terminal(self) -> bool:
@@ -290,6 +341,7 @@ class SSEDecoder:
             facts["ended_inside_an_event"] = True
         if self._parser.invalid_utf8:
             facts["invalid_utf8"] = True
+        facts.update(self._dialect.runs.facts())
         return facts
 
     def _events(self, items: list[SSEMessage | SSEComment]) -> list[Event]:
@@ -355,7 +407,10 @@ class NDJSONDecoder:
         return self._line_events(self._lines.take_partial_line())
 
     def facts(self) -> dict[str, Any]:
-        return {"invalid_utf8": True} if self._text.invalid else {}
+        facts = self._dialect.runs.facts()
+        if self._text.invalid:
+            facts["invalid_utf8"] = True
+        return facts
 
     def _line_events(self, line: bytes) -> list[Event]:
         text = self._text.decode_whole(line).strip()

@@ -182,6 +182,40 @@ def burst_chunk_count(reads: Sequence[Read], burst_gap: float) -> int:
     return sum(in_burst)
 
 
+@dataclass(frozen=True)
+class RatesAround:
+    """Throughput before and after a stream passed a given size."""
+
+    threshold: int
+    crossed_at: float  # when the threshold was passed
+    before: float  # bytes per second, first read to the crossing
+    after: float  # bytes per second, the crossing to the last read
+    bytes_after: int
+
+
+def rates_around(reads: Sequence[Read], threshold: int) -> RatesAround | None:
+    """None when the stream never passed `threshold` bytes, or nothing came after."""
+    ordered = sorted(reads, key=lambda read: read.t)
+    total = 0
+    for index, read in enumerate(ordered):
+        total += read.size
+        if total >= threshold:
+            break
+    else:
+        return None
+    crossed_at, rest = ordered[index].t, ordered[index + 1 :]
+    if not rest or crossed_at <= ordered[0].t or rest[-1].t <= crossed_at:
+        return None
+    bytes_after = sum(read.size for read in rest)
+    return RatesAround(
+        threshold=threshold,
+        crossed_at=crossed_at,
+        before=total / (crossed_at - ordered[0].t),
+        after=bytes_after / (rest[-1].t - crossed_at),
+        bytes_after=bytes_after,
+    )
+
+
 def token_counts(record: Record) -> tuple[int | None, int | None]:
     """(input, output) tokens from the last usage report of each kind."""
     input_tokens = output_tokens = None

@@ -66,6 +66,17 @@ HEADERS_THAT_MATTER: tuple[str, ...] = (
     "Server",
     "Via",
     "CF-Ray",
+    # Which replica answered, for telling parallel streams apart.
+    "X-Served-By",
+    # Which serverless platform answered, and the error it names: their limits
+    # explain cuts that no proxy setting does.
+    "X-Amzn-RequestId",
+    "X-Amz-Apigw-Id",
+    "Apigw-Requestid",
+    "X-Amzn-ErrorType",
+    "X-Vercel-Id",
+    "X-Vercel-Error",
+    "X-Nf-Request-Id",
 )
 
 # Header names that carry credentials even when the user forgot to mark them.

@@ -126,7 +126,12 @@ def summary_lines(title: str, assessment: Assessment) -> list[str]:
         lines.append(f"  ended: {record.ending.kind}{reason}")
     for cause in verdict.causes:
         lines.append(f"  cause {cause.id} ({cause.confidence:.0%}): {'; '.join(cause.evidence)}")
+    lines.extend(hint_lines(verdict))
     return lines
+
+
+def hint_lines(verdict: Diagnosis) -> list[str]:
+    return [f"  if it still fails for your users ({hint.id}): {hint.text}" for hint in verdict.hints]
 
 
 class Command(BaseCommand):
@@ -227,7 +232,7 @@ class Command(BaseCommand):
         ]
         return {
             "kind": "compare",
-            **{key: first[key] for key in ("outcome", "summary", "causes", "metrics")},
+            **{key: first[key] for key in ("outcome", "summary", "causes", "hints", "metrics")},
             "problem_found": second["outcome"] != "healthy",
             "compare": {"url": other, **second},
             "differences": result.differences,
@@ -247,6 +252,7 @@ class Command(BaseCommand):
             lines.append(f"  stream {index:>2}: first byte {first_byte}, {timeline(stream.record, 40)}")
         for cause in result.diagnosis.causes:
             lines.append(f"  cause {cause.id} ({cause.confidence:.0%}): {'; '.join(cause.evidence)}")
+        lines.extend(hint_lines(result.diagnosis))
         return {
             "kind": "concurrency",
             **result.diagnosis.to_dict(),
@@ -276,9 +282,9 @@ class Command(BaseCommand):
         raw_report, through_report = raw.report(), through.report()
         return {
             "kind": "via-langchain",
-            **{key: raw_report[key] for key in ("outcome", "summary", "causes", "metrics")},
+            **{key: raw_report[key] for key in ("outcome", "summary", "causes", "hints", "metrics")},
             "problem_found": through_report["outcome"] != "healthy",
-            "langchain": {k: through_report[k] for k in ("outcome", "summary", "causes", "metrics")},
+            "langchain": {k: through_report[k] for k in ("outcome", "summary", "causes", "hints", "metrics")},
             "record": raw_report["record"],
             "_lines": [
                 *summary_lines(f"raw HTTP {raw_spec.url}", raw),
