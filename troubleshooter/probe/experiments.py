@@ -12,11 +12,17 @@ The web side and the command line both run experiments through here, so they agr
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .concurrency import MAX_PARALLEL, compare, openai_chat_spec, run_concurrent, via_langchain
+from .concurrency import (
+    MAX_PARALLEL,
+    compare,
+    openai_chat_spec,
+    run_concurrent,
+    via_langchain,
+)
 from .diagnosis import KNOWN_TIMEOUTS, Diagnosis, diagnose
 from .engine import run_probe
 from .metrics import Metrics, measure
@@ -147,13 +153,12 @@ async def run_experiment(
             spec, experiment.concurrency, limits, policy=policy, on_event=_relabelled(on_event, tags), timeouts=timeouts
         )
         records = ([result.baseline] if result.baseline else []) + result.records
-        lanes = [_lane(label, assess(record, timeouts)) for label, record in zip(labels, records)]
-        return {
+        return await _off_the_loop(lambda: {
             "kind": experiment.kind,
             **result.diagnosis.to_dict(),
             "metrics": result.analysis.to_dict(),
-            "lanes": lanes,
-        }
+            "lanes": [_lane(label, assess(record, timeouts)) for label, record in zip(labels, records)],
+        })
 
     if experiment.kind == "compare":
         tags = dict(zip(COMPARE_LABELS, labels))
@@ -161,25 +166,40 @@ async def run_experiment(
             spec, experiment.compare_url, limits, labels=COMPARE_LABELS, policy=policy,
             on_event=_relabelled(on_event, tags), timeouts=timeouts,
         )
-        lanes = [_lane(labels[0], assess(result.first, timeouts)), _lane(labels[1], assess(result.second, timeouts))]
-        return _paired(experiment.kind, lanes, result.differences)
+        return await _off_the_loop(lambda: _paired(
+            experiment.kind,
+            [_lane(labels[0], assess(result.first, timeouts)), _lane(labels[1], assess(result.second, timeouts))],
+            result.differences,
+        ))
 
     if experiment.kind == "langchain":
         base_url = spec.url.rstrip("/")
         raw_spec = openai_chat_spec(base_url, experiment.api_key, experiment.model, experiment.prompt)
         raw = await run_probe(raw_spec, limits, _labelled(on_event, labels[0]), policy=policy)
         if _was_cancelled():
-            return _paired(experiment.kind, [_lane(labels[0], assess(raw, timeouts))], [])
+            return await _off_the_loop(lambda: _paired(experiment.kind, [_lane(labels[0], assess(raw, timeouts))], []))
         through = await via_langchain(
             base_url, experiment.api_key, experiment.model, experiment.prompt, limits,
             policy=policy, on_event=_labelled(on_event, labels[1]),
         )
-        lanes = [_lane(labels[0], assess(raw, timeouts)), _lane(labels[1], assess(through, timeouts))]
-        return _paired(experiment.kind, lanes, [])
+        return await _off_the_loop(lambda: _paired(
+            experiment.kind, [_lane(labels[0], assess(raw, timeouts)), _lane(labels[1], assess(through, timeouts))], []
+        ))
 
-    single = assess(await run_probe(spec, limits, _labelled(on_event, labels[0]), policy=policy), timeouts)
-    return {"kind": experiment.kind, **single.verdict.to_dict(), "metrics": single.metrics.to_dict(),
-            "lanes": [_lane(labels[0], single)]}
+    record = await run_probe(spec, limits, _labelled(on_event, labels[0]), policy=policy)
+
+    def single_report() -> dict[str, Any]:
+        single = assess(record, timeouts)
+        return {"kind": experiment.kind, **single.verdict.to_dict(), "metrics": single.metrics.to_dict(),
+                "lanes": [_lane(labels[0], single)]}
+
+    return await _off_the_loop(single_report)
+
+
+async def _off_the_loop(build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Measuring, diagnosing and copying records into a report is pure CPU work that grows
+    with the stream; in a thread it cannot stall the other streams that share the loop."""
+    return await asyncio.to_thread(build)
 
 
 def _paired(kind: str, lanes: list[dict[str, Any]], differences: list[str]) -> dict[str, Any]:

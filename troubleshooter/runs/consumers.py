@@ -23,6 +23,14 @@ from . import executor, rendering
 from .live import LiveState
 
 MIN_INTERVAL = 0.1
+# Past this many viewers in one process, each gets fewer updates a second, so rendering
+# them never starves the event loop that also runs the experiments.
+VIEWERS_AT_FULL_RATE = 25
+_viewers = 0
+
+
+def update_interval() -> float:
+    return MIN_INTERVAL * max(1.0, _viewers / VIEWERS_AT_FULL_RATE)
 # Viewers also look at the database on their own this often, so a lost wake-up (or a
 # worker that died mid-run) is noticed.
 POLL_SECONDS = 2.0
@@ -35,8 +43,13 @@ def load_run(run_id: uuid.UUID) -> Run | None:
     return executor.settle_if_stale(run) if run is not None else None
 
 
+async def events_after(run_id: uuid.UUID, seq: int) -> list[dict[str, Any]]:
+    recent = executor.recent_events(run_id, seq)
+    return recent if recent is not None else await stored_events_after(run_id, seq)
+
+
 @database_sync_to_async
-def events_after(run_id: uuid.UUID, seq: int) -> list[dict[str, Any]]:
+def stored_events_after(run_id: uuid.UUID, seq: int) -> list[dict[str, Any]]:
     batches = RunEvents.objects.filter(run_id=run_id, last_seq__gt=seq).order_by("first_seq")
     return [event for batch in batches.values_list("events", flat=True) for event in batch if event["seq"] > seq]
 
@@ -67,13 +80,17 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.finished = False
         self.looking = asyncio.Lock()  # the poller, a delayed flush and a message may all look at once
         await self.accept()
+        global _viewers
+        _viewers += 1
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.poller = asyncio.create_task(self._poll())
-        await self.catch_up()
+        await self.catch_up(check_state=True)
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "group"):
             return
+        global _viewers
+        _viewers -= 1
         self.poller.cancel()
         if self.flush_later is not None:
             self.flush_later.cancel()
@@ -87,12 +104,12 @@ class RunConsumer(AsyncWebsocketConsumer):
         self._schedule()
 
     async def run_finished(self, message: dict[str, Any]) -> None:
-        await self.catch_up()
+        await self.catch_up(check_state=True)
 
     def _schedule(self) -> None:
         if self.flush_later is not None or self.finished:
             return
-        wait = self.last_sent + MIN_INTERVAL - time.monotonic()
+        wait = self.last_sent + update_interval() - time.monotonic()
         self.flush_later = asyncio.create_task(self._catch_up_after(max(wait, 0.0)))
 
     async def _catch_up_after(self, wait: float) -> None:
@@ -104,18 +121,21 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def _poll(self) -> None:
         while not self.finished:
             await asyncio.sleep(POLL_SECONDS)
-            self._schedule()
+            await self.catch_up(check_state=True)
 
-    async def catch_up(self) -> None:
-        """Read what is new, fold it in, and send one update (or the finished run)."""
+    async def catch_up(self, check_state: bool = False) -> None:
+        """Read what is new, fold it in, and send one update (or the finished run).
+        The run's own row is read only when it may have ended: a progress wake-up means
+        more events, not a new state."""
         async with self.looking:
-            await self._catch_up()
+            await self._catch_up(check_state)
 
-    async def _catch_up(self) -> None:
+    async def _catch_up(self, check_state: bool) -> None:
         if self.finished:
             return
         self.state.apply(await events_after(self.run.pk, self.state.last_seq))
-        self.run = await load_run(self.run.pk) or self.run
+        if check_state:
+            self.run = await load_run(self.run.pk) or self.run
         if self.run.is_active:
             if self.state.last_seq > self.sent_seq or self.last_sent == 0.0:
                 await self.send(text_data=rendering.render_update(self.run, self.state, self.sent_seq))

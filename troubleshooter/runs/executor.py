@@ -16,6 +16,7 @@ import contextvars
 import logging
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -33,6 +34,12 @@ from troubleshooter.probe.experiments import Experiment, run_experiment
 logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.1
+# Past this many runs in one process, batches are written less often (each run's share of
+# the process stays the same), so the event loop and the database keep up.
+RUNS_AT_FULL_RATE = 25
+# The newest events of each run started here, kept after they are stored, so that viewers
+# in this process read them without a query. The database stays the record.
+RECENT_EVENTS = 5000
 HEARTBEAT_SECONDS = 5.0
 # A running run whose worker has not written for this long is taken as lost.
 STALE_AFTER = timedelta(seconds=30)
@@ -70,6 +77,21 @@ class _Handle:
 
 
 _running: dict[uuid.UUID, _Handle] = {}
+_recent: dict[uuid.UUID, deque[dict[str, Any]]] = {}
+
+
+def recent_events(run_id: uuid.UUID, after: int) -> list[dict[str, Any]] | None:
+    """The stored events after `after`, if this process still holds all of them."""
+    recent = _recent.get(run_id)
+    if recent is None or (recent and recent[0]["seq"] > after + 1):
+        return None
+    if not recent or recent[-1]["seq"] <= after:
+        return []
+    return [event for event in recent if event["seq"] > after]
+
+
+def flush_interval() -> float:
+    return FLUSH_SECONDS * max(1.0, len(_running) / RUNS_AT_FULL_RATE)
 
 
 def start(run_id: uuid.UUID, experiment: Experiment) -> asyncio.Task[None]:
@@ -125,6 +147,7 @@ class EventWriter:
             return
         self.last_write = time.monotonic()
         if batch:
+            _recent.setdefault(self.run_id, deque(maxlen=RECENT_EVENTS)).extend(batch)
             await self.wake_viewers({"type": "run.progress", "seq": batch[-1]["seq"]})
 
     async def wake_viewers(self, message: dict[str, Any]) -> None:
@@ -136,7 +159,7 @@ class EventWriter:
 
     async def keep_flushing(self) -> None:
         while True:
-            await asyncio.sleep(FLUSH_SECONDS)
+            await asyncio.sleep(flush_interval())
             await self.flush()
 
 
@@ -207,6 +230,7 @@ async def execute(run_id: uuid.UUID, experiment: Experiment) -> None:
     else:
         state = Run.State.CANCELLED if cancelled else Run.State.FINISHED
     await finish_run(run_id, state, report)
+    _recent.pop(run_id, None)
     await writer.wake_viewers({"type": "run.finished", "seq": writer.seq})
 
 

@@ -17,7 +17,11 @@ from django.conf import settings
 from troubleshooter.probe import FORMATS, HeaderSpec, Limits, ProbeSpec, spec_problems
 from troubleshooter.probe.concurrency import MAX_PARALLEL
 from troubleshooter.probe.experiments import KINDS, Experiment
-from troubleshooter.probe.record import SECRET_PLACEHOLDER, is_secret_header_name, redact_url
+from troubleshooter.probe.record import (
+    SECRET_PLACEHOLDER,
+    is_secret_header_name,
+    redact_url,
+)
 from troubleshooter.vocabulary import FRAMEWORK_IDS
 
 MAX_HEADER_ROWS = 20

@@ -172,7 +172,7 @@ class LaneDrawing:
     height: float
     baseline: float  # y of zero bytes
     points: str  # an SVG polyline of cumulative bytes
-    ticks: list[float]  # x of each chunk (merged when they share a pixel)
+    ticks: str  # an SVG path: a short stroke under the line per chunk (one per pixel column)
     gaps: list[Gap]
     start_x: float
     first_byte_x: float | None
@@ -242,7 +242,8 @@ def draw(state: LiveState, now: float | None = None) -> Drawing:
         lane_end = lane.ended_at if lane.ended_at is not None else (max(now - lane.start, lane.last_t) if now else None)
         if lane_end is not None and points:
             points.append((x_of(lane.start + lane_end), points[-1][1]))
-        ticks = sorted({float(round(x_of(lane.start + t))) for t, _ in lane.arrivals})  # one per pixel column
+        columns = sorted({round(x_of(lane.start + t)) for t, _ in lane.arrivals})
+        ticks = "".join(f"M{x} {baseline}v5" for x in columns)
         drawings.append(
             LaneDrawing(
                 label=lane.label,

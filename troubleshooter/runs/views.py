@@ -21,7 +21,15 @@ from troubleshooter.models import Run
 from troubleshooter.probe.experiments import KINDS
 
 from . import executor, rendering
-from .forms import DEMOS, DEMOS_BY_SLUG, MAX_HEADER_ROWS, RunForm, demo_initial, initial_from_plan, plan_as_data
+from .forms import (
+    DEMOS,
+    DEMOS_BY_SLUG,
+    MAX_HEADER_ROWS,
+    RunForm,
+    demo_initial,
+    initial_from_plan,
+    plan_as_data,
+)
 
 HISTORY_LENGTH = 50
 # Causes best measured with more than one stream: the walk's "measure it" link picks the kind.

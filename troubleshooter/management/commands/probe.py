@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -16,23 +15,20 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from troubleshooter.probe import (
     FORMATS,
-    KNOWN_TIMEOUTS,
     Diagnosis,
     HeaderSpec,
     Limits,
-    Metrics,
     OutboundPolicy,
     ProbeSpec,
     Record,
     compare,
-    diagnose,
-    measure,
     openai_chat_spec,
     run_concurrent,
     run_probe,
     spec_problems,
     via_langchain,
 )
+from troubleshooter.probe.experiments import Assessment, assess, timeouts_with
 
 BAR_LEVELS = " ▁▂▃▄▅▆▇█"
 TIMELINE_WIDTH = 60
@@ -70,35 +66,6 @@ def timeline(record: Record, width: int = TIMELINE_WIDTH) -> str:
         for size in columns
     )
     return f"0 s |{bars}| {end:.2f} s"
-
-
-Timeouts = dict[str, dict[float, str]]
-
-
-def timeouts_with(extra: list[float]) -> Timeouts:
-    """The known defaults plus the timeouts a user says their own infrastructure uses."""
-    label = "the {:g} s timeout you said your infrastructure uses"
-    return {
-        kind: {**table, **{seconds: label.format(seconds) for seconds in extra}}
-        for kind, table in KNOWN_TIMEOUTS.items()
-    }
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """A record with its metrics and verdict, computed once for both kinds of output."""
-
-    record: Record
-    metrics: Metrics
-    verdict: Diagnosis
-
-    def report(self) -> dict[str, Any]:
-        return {**self.verdict.to_dict(), "metrics": self.metrics.to_dict(), "record": self.record.to_dict()}
-
-
-def assess(record: Record, timeouts: Timeouts) -> Assessment:
-    metrics = measure(record)
-    return Assessment(record, metrics, diagnose(record, metrics, timeouts=timeouts))
 
 
 def summary_lines(title: str, assessment: Assessment) -> list[str]:
