@@ -18,9 +18,11 @@ tested without touching the network.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -433,6 +435,14 @@ def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
+@functools.lru_cache(maxsize=2)
+def shared_ssl_context(verify: bool) -> ssl.SSLContext:
+    """One TLS context per verification mode for every probe: building one loads the CA
+    bundle (about 16 ms), which a hundred runs starting at once would spend blocking the
+    event loop. A context is safe to share between connections."""
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
 class PinnedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, with its connection pool using the pinned backend.
 
@@ -442,7 +452,7 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
     """
 
     def __init__(self, backend: PinnedNetworkBackend, *, verify: bool = True, max_connections: int = 10) -> None:
-        ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
+        ssl_context = shared_ssl_context(verify)
         super().__init__(verify=ssl_context, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
