@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
+import websockets
 
-from tests.conftest import app_environment
+from tests.conftest import app_environment, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -80,3 +84,99 @@ def test_messages_cross_the_redis_channel_layer_between_two_layer_instances():
         return message
 
     assert asyncio.run(round_trip()) == {"type": "run.event", "seq": 7}
+
+
+def test_an_idle_viewer_outlasts_the_redis_clients_default_read_timeout():
+    """redis-py 8 gives up reading after 5 s by default; the layer the settings build must
+    let a viewer wait quietly for longer (a stream with a long silence)."""
+    from troubleshooter.settings import redis_channel_layer
+
+    backend = redis_channel_layer(REDIS)
+
+    async def wait_quietly() -> str:
+        from channels_redis.core import RedisChannelLayer
+
+        quiet = RedisChannelLayer(**backend["CONFIG"])
+        channel = await quiet.new_channel()
+        try:
+            await asyncio.wait_for(quiet.receive(channel), timeout=7)
+        except TimeoutError:
+            return "still waiting"
+        finally:
+            await quiet.flush()
+        return "received"
+
+    assert asyncio.run(wait_quietly()) == "still waiting"
+
+
+def start_worker(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "troubleshooter.asgi:application"],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz/", timeout=1).status_code == 200:
+                return worker, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    worker.kill()
+    raise RuntimeError(log.read_text())
+
+
+def test_a_run_started_on_one_worker_is_watched_and_cancelled_from_another(tmp_path, scratch_database):
+    """Two Daphne workers on one PostgreSQL and one Redis, as a team would host it."""
+    env = app_environment(
+        tmp_path, DATABASE_URL=scratch_database, REDIS_URL=REDIS, LAB_ENABLED="1", PROBE_ALLOW_PRIVATE="1",
+    )
+    assert manage(env, "migrate", "--noinput").returncode == 0
+    first, first_base = start_worker(env, tmp_path / "first.log")
+    second, second_base = start_worker(env, tmp_path / "second.log")
+    try:
+        async def scenario() -> tuple[list[str], dict]:
+            async with httpx.AsyncClient(base_url=first_base) as client:
+                form = await client.get("/runs/new/")
+                token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+                started = await client.post("/runs/new/", data={
+                    "csrfmiddlewaretoken": token, "kind": "single", "method": "GET", "format": "sse",
+                    "url": f"{first_base}/lab/sse/healthy/?chunks=400&delay=0.05", "body_kind": "json",
+                    "total_seconds": "60", "concurrency": "2", "header_rows": "1",
+                    "header-0-name": "Authorization", "header-0-value": "Bearer sk-hosted-secret",
+                })
+                assert started.status_code == 302, started.text
+                run_path = started.headers["location"]
+            messages: list[str] = []
+            socket_url = second_base.replace("http", "ws", 1) + run_path + "ws/?after=0"
+            async with websockets.connect(socket_url, origin=second_base) as viewer:
+                while len(messages) < 5:
+                    messages.append(await asyncio.wait_for(viewer.recv(), 5))
+                async with httpx.AsyncClient(base_url=second_base) as other:
+                    page = await other.get(run_path)
+                    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+                    cancelled = await other.post(run_path + "cancel/", data={"csrfmiddlewaretoken": token})
+                    assert cancelled.status_code == 302
+                async for message in viewer:
+                    messages.append(message)
+                async with httpx.AsyncClient(base_url=second_base) as other:
+                    report = (await other.get(run_path + "json/")).json()
+            return messages, report
+
+        messages, report = asyncio.run(asyncio.wait_for(scenario(), 60))
+    finally:
+        for worker in (first, second):
+            worker.terminate()
+            worker.wait(timeout=10)
+    seqs = [int(re.search(r'data-run-seq="(\d+)"', message).group(1)) for message in messages]
+    assert seqs == sorted(seqs) and seqs[-1] > seqs[0]  # woken through Redis, in order
+    assert 'id="run-live"' in messages[-1] and "Cancelled" in messages[-1]
+    assert report["state"] == "cancelled"
+    assert report["lanes"][0]["record"]["ending"]["kind"] == "cancelled"
+    with psycopg.connect(scratch_database) as conn:
+        stored = conn.execute(
+            "SELECT string_agg(events::text, '') FROM troubleshooter_runevents"
+        ).fetchone()[0] + conn.execute("SELECT string_agg(plan::text || report::text, '') FROM troubleshooter_run").fetchone()[0]
+    assert "sk-hosted-secret" not in stored
+    assert "[secret]" in stored

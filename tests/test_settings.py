@@ -69,7 +69,7 @@ def test_database_url_and_redis_url_switch_to_the_hosted_parts():
     assert values["engine"] == "django.db.backends.postgresql"
     assert values["db_name"] == "test"
     assert values["layer"] == "channels_redis.core.RedisChannelLayer"
-    assert values["layer_hosts"] == ["redis://127.0.0.1:6379/3"]
+    assert values["layer_hosts"] == [{"address": "redis://127.0.0.1:6379/3", "socket_timeout": None}]
 
 
 def test_documentation_portals_named_in_the_environment_may_frame_the_pages():
