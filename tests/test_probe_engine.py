@@ -270,6 +270,32 @@ def test_too_many_events_are_stopped_by_the_event_limit():
     assert len(record.events) == 25
 
 
+def probe_without_listener(handler, limits=FAST):
+    async def scenario():
+        async with RawHTTPServer({"/stream": handler}) as server:
+            return await run_probe(ProbeSpec(url=server.url("/stream")), limits)
+
+    return asyncio.run(scenario())
+
+
+def test_without_a_listener_events_are_kept_read_by_read_with_the_same_limit():
+    # Nobody listening takes a batch path through the recorder; what it keeps must not differ.
+    limits = replace(FAST, max_events=25)
+    record = probe_without_listener(forever(b": hb\n\n" * 10, 0.001), limits)
+    assert (record.ending.kind, record.ending.limit) == ("limit", "events")
+    assert len(record.events) == 25
+    read_times = {read.t for read in record.reads}
+    assert all(event.t in read_times for event in record.events)
+
+
+def test_without_a_listener_the_terminal_event_still_ends_the_run():
+    handler = openai_stream(["Hello", " world"])
+    heard = probe_handler(handler).record
+    alone = probe_without_listener(handler)
+    assert alone.ending.kind == heard.ending.kind == "terminal-event"
+    assert [(e.kind, e.text) for e in alone.events] == [(e.kind, e.text) for e in heard.events]
+
+
 def test_slow_headers_hit_the_time_to_headers_limit_and_count_as_no_response():
     limits = replace(FAST, headers_seconds=0.3)
     record = probe_handler(slow_headers(2.0), limits).record

@@ -1,14 +1,21 @@
 import json
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from troubleshooter.probe.formats import (
+    _NOT_JSON,
     AutoDecoder,
     JSONBodyDecoder,
     NDJSONDecoder,
     SSEDecoder,
     TextDecoder,
     WebSocketMessages,
+    _interpret_any,
+    _loads,
+    _plain_openai_content,
+    interpret_json,
     make_decoder,
 )
 from troubleshooter.probe.record import Event
@@ -185,3 +192,75 @@ def test_websocket_messages_are_interpreted_like_stream_events():
     assert kinds(events) == ["content", "content", "content", "terminal"]
     assert events[2].detail == "binary"
     assert messages.format == "websocket/openai"
+
+
+# The common OpenAI chunk, {"choices": [{"delta": {"content": ...}}]}, with a
+# few of its fields changed or added: the quick reading of that shape must give
+# what the full reading gives, or step aside.
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.sampled_from(["", "x", "stop", "error"]), st.just({}), st.just([]),
+    st.just({"prompt_tokens": 1}), st.just({"message": "boom"}), st.just([{"function": {"arguments": "{}"}}]),
+    st.just([{"delta": {"content": "a"}}, {"delta": {"content": "b"}}]),
+)
+_PLACES = st.sampled_from(
+    [("chunk", key) for key in ("choices", "usage", "type", "error", "object")]
+    + [("choice", key) for key in ("delta", "finish_reason", "text", "message", "index")]
+    + [("delta", key) for key in ("content", "role", "reasoning_content", "reasoning", "tool_calls")]
+)
+
+
+@st.composite
+def openai_chunks(draw: st.DrawFn) -> dict:
+    delta = {"content": "Hel"}
+    choice = {"index": 0, "delta": delta, "finish_reason": None}
+    chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [choice]}
+    for (where, key), value in draw(st.lists(st.tuples(_PLACES, _VALUES), max_size=3)):
+        {"chunk": chunk, "choice": choice, "delta": delta}[where][key] = value
+    return chunk
+
+
+_PLAIN = {"choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}]}
+
+
+@given(openai_chunks())
+@example({**_PLAIN, "type": "error"})
+@example({**_PLAIN, "error": {"message": "boom"}})
+@example({**_PLAIN, "usage": {"total_tokens": 3}})
+@settings(max_examples=1000, deadline=None)
+def test_the_quick_reading_of_plain_openai_chunks_matches_the_full_reading(obj):
+    def reading(interpret):
+        try:
+            return interpret(obj, "openai")
+        except Exception as error:  # the full reading does not survive every shape; the quick one must not differ
+            return type(error)
+
+    assert reading(interpret_json) == reading(_interpret_any)
+
+
+def test_the_quick_reading_takes_the_common_chunks():
+    chunk = {"id": "c", "choices": [{"index": 0, "delta": {"content": "Hi"}, "logprobs": None, "finish_reason": None}]}
+    assert _plain_openai_content(chunk) == "Hi"
+    assert interpret_json(chunk, "openai") == [Event("content", 0.0, "Hi")]
+
+
+@given(st.one_of(st.text(alphabet='{}[]":,0 \t\n\rab\\', max_size=20), st.builds(json.dumps, openai_chunks())))
+@settings(max_examples=500, deadline=None)
+def test_json_is_read_as_json_loads_reads_it(text):
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        assert _loads(text) is _NOT_JSON
+    else:
+        assert _loads(text) == expected
+
+
+def test_a_flood_of_plain_events_decodes_the_same_in_bulk_and_byte_by_byte():
+    body = b"".join(
+        [openai({"role": "assistant"}), *(openai({"content": f"w{i} "}) for i in range(50)),
+         b": keep-alive\n\n", b"event: message\ndata: {\"choices\":[{\"delta\":{\"content\":\"named\"}}]}\n\n",
+         b"data: {not json}\n\n", openai({"content": "last"}, finish="stop"), b"data: [DONE]\n\n"]
+    )
+    at_once = decode(SSEDecoder(1 << 20, "openai"), body)
+    assert at_once == decode(SSEDecoder(1 << 20, "openai"), *(body[i : i + 1] for i in range(len(body))))
+    assert kinds(at_once) == ["meta"] + ["content"] * 50 + ["comment", "content", "garbage", "content", "finish", "terminal"]
+    assert "".join(event.text for event in at_once if event.kind == "content").endswith("w49 namedlast")

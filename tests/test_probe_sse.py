@@ -192,3 +192,73 @@ def test_the_incremental_parser_agrees_with_a_literal_reading_of_the_spec(case: 
     data, cuts = case
     bounds = [0, *cuts, len(data)]
     assert parse(*(data[start:end] for start, end in zip(bounds, bounds[1:]))) == reference_parse(data)
+
+
+# Whole events as most streams send them, and the pieces that break such a run
+# up: the parser reads a run of plain `data: ` events in bulk, and must read it
+# exactly as the line-by-line rules do, wherever the run starts, stops or is cut.
+PLAIN_EVENT_ALPHABET = st.sampled_from(
+    [
+        b'data: {"choices":[{"delta":{"content":"hi"}}]}\n\n',
+        b"data: x\n\n",
+        b"data: \n\n",
+        b"data: caf\xc3\xa9\n\n",
+        b"data: data: y\n\n",
+        b"data:  two spaces\n\n",
+        b"data:x\n\n",
+        b"data: a\ndata: b\n\n",
+        b"event: e\n",
+        b"id: 7\n",
+        b"retry: 5\n",
+        b": ping\n\n",
+        b"data: x",
+        b"\n",
+        b"\r",
+        b"\r\n",
+        b"\xff",
+        b"\xef\xbb\xbf",
+    ]
+)
+
+
+@st.composite
+def plain_runs_and_cuts(draw: st.DrawFn) -> tuple[bytes, list[int]]:
+    data = b"".join(draw(st.lists(PLAIN_EVENT_ALPHABET, max_size=30)))
+    cuts = sorted(draw(st.lists(st.integers(min_value=0, max_value=len(data)), max_size=6)))
+    return data, cuts
+
+
+def chunks_at(data: bytes, cuts: list[int]) -> list[bytes]:
+    bounds = [0, *cuts, len(data)]
+    return [data[start:end] for start, end in zip(bounds, bounds[1:])]
+
+
+@given(plain_runs_and_cuts())
+@settings(max_examples=500, deadline=None)
+def test_runs_of_plain_events_read_in_bulk_agree_with_the_line_by_line_reading(case: tuple[bytes, list[int]]):
+    data, cuts = case
+    # One byte at a time never holds a whole event, so that reading is line by line throughout.
+    one_by_one = parse(*(data[i : i + 1] for i in range(len(data))))
+    assert parse(*chunks_at(data, cuts)) == one_by_one == reference_parse(data)
+
+
+def outcome(chunks: list[bytes], max_line_bytes: int) -> list[SSEMessage | SSEComment] | str:
+    try:
+        return parse(*chunks, max_line_bytes=max_line_bytes)
+    except TooLong as too_long:
+        return too_long.what
+
+
+@given(plain_runs_and_cuts(), st.integers(min_value=1, max_value=120))
+@settings(max_examples=300, deadline=None)
+def test_limits_hold_the_same_in_bulk_and_line_by_line(case: tuple[bytes, list[int]], max_line_bytes: int):
+    data, cuts = case
+    one_by_one = outcome([data[i : i + 1] for i in range(len(data))], max_line_bytes)
+    assert outcome(chunks_at(data, cuts), max_line_bytes) == one_by_one
+
+
+def test_compact_items_carry_what_messages_carry():
+    data = b"id: 3\nretry: 10\n\ndata: a\n\ndata: b\n\nevent: e\ndata: c\n\n: hb\n\n"
+    compact = SSEParser().feed_compact(data)
+    assert compact == [("message", "a", "3", 10), ("message", "b", "3", 10), ("e", "c", "3", 10), SSEComment(" hb")]
+    assert [SSEMessage(*item) if isinstance(item, tuple) else item for item in compact] == SSEParser().feed(data)

@@ -128,6 +128,9 @@ class Recorder:
             raise LimitReached("bytes", f"the body decoded to more than {self.limits.max_bytes} bytes")
 
     async def add_events(self, events: list[Event], t: float) -> None:
+        if self._on_event is None:
+            self._keep_events(events, t)
+            return
         for event in events:
             if len(self.record.events) >= self.limits.max_events:
                 raise LimitReached("events", f"more than {self.limits.max_events} events arrived")
@@ -139,6 +142,20 @@ class Recorder:
                 # A shallow copy: this runs for every event of a flood, and asdict's deep
                 # copy cost more than parsing the event did.
                 await self.emit({"type": "event", **{name: getattr(event, name) for name in EVENT_FIELDS}})
+
+    def _keep_events(self, events: list[Event], t: float) -> None:
+        """add_events() with nobody listening: the same record and limit, a
+        read's worth of events at a time instead of one by one."""
+        kept = self.record.events
+        room = self.limits.max_events - len(kept)
+        batch = events if len(events) <= room else events[: max(room, 0)]
+        for event in batch:
+            event.t = t
+            if event.kind == "terminal":
+                self.terminal_seen = True
+        kept += batch
+        if len(batch) < len(events):
+            raise LimitReached("events", f"more than {self.limits.max_events} events arrived")
 
     def note_decoder(self, decoder: BodyDecoder) -> None:
         self.record.format = decoder.format
