@@ -168,6 +168,7 @@ def test_when_the_run_finishes_the_viewer_gets_the_finished_run_and_the_socket_c
     assert final.startswith('<section id="run-live"') and 'hx-swap-oob="true"' in final
     assert "ws-connect" not in final  # the finished section has no socket: the page stops listening
     assert "healthy" in final and "Verdict" in final
+    assert "Download JSON" in final and "Run again" not in final  # its plan has no URL to run again
     assert closed == {"type": "websocket.close", "code": 1000}
 
 

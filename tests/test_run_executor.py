@@ -12,7 +12,7 @@ import pytest
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from tests.probe_servers import RawHTTPServer, forever, openai_stream
+from tests.probe_servers import RawHTTPServer, all_at_once, forever, openai_stream
 from troubleshooter.models import Run, RunEvents
 from troubleshooter.probe import HeaderSpec, Limits, ProbeSpec
 from troubleshooter.probe.experiments import Experiment
@@ -199,3 +199,25 @@ def test_group_names_are_valid_for_every_channel_layer():
     run_id = uuid.uuid4()
     for name in (executor.group_name(run_id), executor.control_group_name(run_id)):
         assert len(name) < 100 and all(ch.isalnum() or ch in "-_." for ch in name)
+
+
+def test_a_comparison_reports_the_problem_of_the_proxied_path_first():
+    run = new_run("compare")
+    body = b"".join(b'data: {"choices":[{"delta":{"content":"w "}}]}\n\n' for _ in range(10)) + b"data: [DONE]\n\n"
+
+    async def scenario() -> None:
+        async with RawHTTPServer({
+            "/stream": openai_stream(WORDS[:10], gap=0.03),
+            "/proxied": all_at_once(body, 0.5, [("Content-Type", "text/event-stream"), ("Server", "nginx")]),
+        }) as server:
+            experiment = Experiment(kind="compare", spec=ProbeSpec(url=server.url("/stream"), format="openai"),
+                                    compare_url=server.url("/proxied"),
+                                    limits=Limits(total_seconds=5, after_terminal_seconds=0.3))
+            await executor.execute(run.pk, experiment)
+
+    asyncio.run(scenario())
+    run.refresh_from_db()
+    assert [lane["outcome"] for lane in run.report["lanes"]] == ["healthy", "buffered"]
+    assert run.outcome == "buffered" and run.report["leading_lane"] == "through the proxy"
+    assert run.report["summary"].startswith("Through the proxy:")
+    assert run.report["differences"]

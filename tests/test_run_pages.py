@@ -131,8 +131,27 @@ def test_running_again_without_secrets_starts_a_new_run_at_once(client, monkeypa
     response = client.post(f"/runs/{old.pk}/again/")
     new = Run.objects.exclude(pk=old.pk).get()
     assert response["Location"] == f"/runs/{new.pk}/"
+    from_socket = client.post(f"/runs/{old.pk}/again/", HTTP_HX_REQUEST="true")
+    newest = Run.objects.exclude(pk__in=[old.pk, new.pk]).get()
+    assert from_socket["HX-Redirect"] == f"/runs/{newest.pk}/"
     assert started[0].spec.format == "sse" and started[0].limits.total_seconds == 20.0
     assert started[0].spec.headers[0].value == "a"
+
+
+def test_a_comparison_leads_its_verdict_with_the_path_that_has_the_problem(client):
+    plan = {"kind": "compare", "url": "http://127.0.0.1/a", "concurrency": 1}
+    lane = {"causes": [], "metrics": {"duration": 1.0}, "record": {}}
+    report = {
+        "kind": "compare", "outcome": "buffered", "summary": "Through the proxy: All content arrived at once.",
+        "causes": [], "metrics": {"duration": 1.0}, "problem_found": True, "differences": ["the proxy adds Via"],
+        "lanes": [{**lane, "label": "direct", "outcome": "healthy", "summary": "Streamed."},
+                  {**lane, "label": "through the proxy", "outcome": "buffered", "summary": "All at once."}],
+    }
+    run = Run.objects.create(kind="compare", url=plan["url"], plan=plan, client="t", state="finished",
+                             outcome="buffered", report=report)
+    body = client.get(f"/runs/{run.pk}/").content.decode()
+    assert '<span class="outcome-badge">buffered</span>' in body
+    assert "Through the proxy: All content" in body and "the proxy adds Via" in body
 
 
 def test_a_troubleshooter_leaf_links_to_a_prefilled_experiment(client):

@@ -203,11 +203,15 @@ async def _off_the_loop(build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def _paired(kind: str, lanes: list[dict[str, Any]], differences: list[str]) -> dict[str, Any]:
-    """Two lanes: the first one's verdict leads, and a problem in the second is flagged."""
-    first = lanes[0]
+    """Two lanes: the verdict leads with the first lane that has a problem (the proxy
+    buffers, the framework does not stream), or the first lane when both are healthy."""
+    leading = next((lane for lane in lanes if lane["outcome"] != "healthy"), lanes[0])
+    summary = leading["summary"] if leading is lanes[0] else f"{leading['label'].capitalize()}: {leading['summary']}"
     return {
         "kind": kind,
-        **{key: first[key] for key in ("outcome", "summary", "causes", "metrics")},
+        **{key: leading[key] for key in ("outcome", "causes", "metrics")},
+        "summary": summary,
+        "leading_lane": leading["label"],
         "problem_found": any(lane["outcome"] != "healthy" for lane in lanes[1:]),
         "differences": differences,
         "lanes": lanes,

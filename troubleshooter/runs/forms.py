@@ -324,7 +324,9 @@ def initial_from_plan(plan: Mapping[str, Any]) -> tuple[dict[str, Any], list[dic
 def plan_as_data(plan: Mapping[str, Any]) -> dict[str, Any] | None:
     """Form data that runs a stored plan again as it is, or None when it needs secrets
     typed again (or its URL was redacted)."""
-    if any(header["secret"] for header in plan.get("headers", [])) or SECRET_PLACEHOLDER in plan.get("url", ""):
+    if not plan.get("url") or SECRET_PLACEHOLDER in plan["url"]:
+        return None
+    if any(header["secret"] for header in plan.get("headers", [])):
         return None
     if SECRET_PLACEHOLDER in plan.get("compare_url", ""):
         return None

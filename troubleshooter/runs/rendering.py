@@ -18,6 +18,7 @@ from troubleshooter.models import Run
 from troubleshooter.probe.experiments import KINDS, Experiment
 from troubleshooter.probe.spec import ProbeSpec
 
+from .forms import plan_as_data
 from .live import LiveState, draw
 
 TEXT_PANES = 2
@@ -161,6 +162,7 @@ def run_context(run: Run, state: LiveState) -> dict[str, Any]:
         "drawing": draw(state, now),
         "verdict": verdict_context(run),
         "ws_url": f"{socket_path(run)}?after={state.last_seq}" if run.is_active else "",
+        "again_now": plan_as_data(run.plan) is not None,
     }
 
 

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from troubleshooter.content import get_library
@@ -140,9 +141,7 @@ def _stored_events(run: Run) -> list[dict[str, Any]]:
 def run_detail(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = executor.settle_if_stale(get_object_or_404(Run, pk=run_id))
     state = rendering.state_for(run, _stored_events(run))
-    context = rendering.run_context(run, state)
-    context["again_now"] = plan_as_data(run.plan) is not None
-    return render(request, "runs/detail.html", context)
+    return render(request, "runs/detail.html", rendering.run_context(run, state))
 
 
 @require_GET
@@ -175,7 +174,7 @@ async def cancel_run(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpRespons
 
 
 @require_POST
-async def run_again(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+async def run_again(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = await Run.objects.filter(pk=run_id).afirst()
     if run is None:
         raise Http404("No such run.")
@@ -189,6 +188,8 @@ async def run_again(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
     if refusal:
         return await sync_to_async(_form_page)(request, form, status=429, note=refusal)
     again = await _launch(form, client_key(request))
+    if request.htmx:  # the form came from a finished run swapped in over the socket
+        return HttpResponseClientRedirect(reverse("run-detail", args=[again.pk]))
     return redirect("run-detail", run_id=again.pk)
 
 
