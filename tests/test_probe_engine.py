@@ -5,6 +5,7 @@ from dataclasses import replace
 
 from tests.probe_servers import (
     FAST,
+    LAST_CHUNK,
     RawHTTPServer,
     all_at_once,
     anthropic_event,
@@ -14,6 +15,7 @@ from tests.probe_servers import (
     forever,
     gzip_stream,
     hard_cut,
+    head,
     huge_line,
     idle_then_cut,
     openai_chunk,
@@ -413,3 +415,25 @@ def test_a_spec_that_cannot_be_sent_is_refused_with_its_problems_and_never_raise
     record = asyncio.run(run_probe(spec, FAST))
     assert record.ending.kind == "blocked"
     assert "unknown format" in record.ending.reason and "JSON" in record.ending.reason
+
+
+
+async def echoing(request, writer) -> None:
+    """A debugging endpoint that streams the request's headers back, then an error naming the key."""
+    await send(writer, head(200, [("Content-Type", "text/event-stream"), ("Transfer-Encoding", "chunked")]))
+    for name, value in request.headers.items():
+        await send(writer, chunk(sse(json.dumps({"choices": [{"delta": {"content": f"{name}: {value}\n"}}]}))))
+    await send(writer, chunk(sse(json.dumps({"error": {"message": f"bad key {request.headers['x-api-key']}"}}))))
+    await send(writer, LAST_CHUNK)
+
+
+def test_secrets_a_server_echoes_back_never_enter_the_record_or_the_live_events():
+    token, key = "sk-echoed-0123456789abcdef", "key-echoed-987654"
+    headers = (HeaderSpec("Authorization", f"Bearer {token}"), HeaderSpec("X-Api-Key", key, secret=True))
+    probed = probe_handler(echoing, headers=headers)
+    assert probed.requests[0].headers["x-api-key"] == key  # it was sent
+    seen = json.dumps(probed.record.to_dict()) + json.dumps(probed.events, default=str)
+    assert token not in seen and key not in seen
+    contents = "".join(event.text for event in probed.record.events if event.kind == "content").lower()
+    assert "x-api-key: [secret]" in contents and "authorization: [secret]" in contents
+    assert any(event.kind == "error" and "[secret]" in (event.detail or "") for event in probed.record.events)

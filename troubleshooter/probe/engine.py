@@ -263,7 +263,7 @@ async def _read_response(response: httpx.Response, spec: ProbeSpec, limits: Limi
     decompressor = Decompressor(response.headers.get("content-encoding"))
     decoder: BodyDecoder = make_decoder(spec.format, response.headers.get("content-type", ""), limits.max_line_bytes)
     if not response.is_success:
-        decoder = _KeepsErrorBody(decoder, [header.value for header in spec.headers if header.is_secret])
+        decoder = _KeepsErrorBody(decoder, list(spec.secret_values()))
     try:
         await _read_body(response, decompressor, decoder, limits, recorder)
     except LimitReached as reached:

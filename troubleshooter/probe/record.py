@@ -122,15 +122,15 @@ def redact_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_looks_secret_query_name(name) for name, _ in pairs):
+        if any(looks_secret_query_name(name) for name, _ in pairs):
             query = urlencode(
-                [(name, SECRET_PLACEHOLDER if _looks_secret_query_name(name) else value) for name, value in pairs],
+                [(name, SECRET_PLACEHOLDER if looks_secret_query_name(name) else value) for name, value in pairs],
                 safe="[]",
             )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def _looks_secret_query_name(name: str) -> bool:
+def looks_secret_query_name(name: str) -> bool:
     lowered = name.lower()
     return any(fragment in lowered for fragment in _SECRET_QUERY_FRAGMENTS)
 

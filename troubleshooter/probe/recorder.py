@@ -16,7 +16,7 @@ from typing import Any
 
 from .formats import BodyDecoder
 from .policy import OutboundPolicy, Resolver, Target, TargetRefused, TargetUnresolvable, check_target
-from .record import Ending, Event, Hop, Read, Record, pick_headers_that_matter, redact_url
+from .record import SECRET_PLACEHOLDER, Ending, Event, Hop, Read, Record, pick_headers_that_matter, redact_url
 from .spec import Limits, ProbeSpec
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class Recorder:
             format=spec.format,
         )
         self._on_event = on_event
+        self._secrets = spec.secret_values()
         self._raw_bytes = 0
         self._decoded_bytes = 0
         self.terminal_seen = False
@@ -128,6 +129,8 @@ class Recorder:
             raise LimitReached("bytes", f"the body decoded to more than {self.limits.max_bytes} bytes")
 
     async def add_events(self, events: list[Event], t: float) -> None:
+        if self._secrets:
+            self._blank_secrets(events)
         if self._on_event is None:
             self._keep_events(events, t)
             return
@@ -142,6 +145,17 @@ class Recorder:
                 # A shallow copy: this runs for every event of a flood, and asdict's deep
                 # copy cost more than parsing the event did.
                 await self.emit({"type": "event", **{name: getattr(event, name) for name in EVENT_FIELDS}})
+
+    def _blank_secrets(self, events: list[Event]) -> None:
+        """A server that echoes the request (an echo endpoint, a debug error page) would
+        otherwise put the user's API key into the record, the live events and storage."""
+        for event in events:
+            for name in ("text", "detail", "name"):
+                value = getattr(event, name)
+                if value and any(secret in value for secret in self._secrets):
+                    for secret in self._secrets:
+                        value = value.replace(secret, SECRET_PLACEHOLDER)
+                    setattr(event, name, value)
 
     def _keep_events(self, events: list[Event], t: float) -> None:
         """add_events() with nobody listening: the same record and limit, a

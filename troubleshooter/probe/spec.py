@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from .formats import FORMATS
 from .policy import TargetRefused, split_url
-from .record import RequestInfo, SECRET_PLACEHOLDER, is_secret_header_name, redact_url
+from .record import SECRET_PLACEHOLDER, RequestInfo, looks_secret_query_name, is_secret_header_name, redact_url
 
 MEBIBYTE = 1024 * 1024
 
@@ -65,6 +65,27 @@ class ProbeSpec:
         if self.format in ("auto", "sse", "openai", "anthropic") and "accept" not in names:
             headers.append(("Accept", "text/event-stream, application/x-ndjson, */*"))
         return headers
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret this request carries (header values, the token after an auth
+        scheme, credential-looking query values, a URL password), so that a server that
+        echoes the request back cannot put them into the record."""
+        values: list[str] = []
+        for header in self.headers:
+            if header.is_secret and header.value:
+                values.append(header.value)
+                scheme, _, token = header.value.partition(" ")
+                if token and scheme.lower() in ("bearer", "basic", "token"):
+                    values.append(token.strip())
+        try:
+            parts = urlsplit(self.url)
+            values.extend(value for name, value in parse_qsl(parts.query) if looks_secret_query_name(name))
+            if parts.password:
+                values.append(parts.password)
+        except ValueError:
+            pass
+        # Very short values would blank out ordinary words.
+        return tuple(sorted({value for value in values if len(value) >= 4}, key=len, reverse=True))
 
     def secret_header_names(self) -> frozenset[str]:
         return frozenset(header.name.lower() for header in self.headers if header.is_secret)
