@@ -19,11 +19,11 @@ Goals: lag p99 under 2 ms alone and under 20 ms at 100 streams; ingest ratio at 
 It prints figures, never asserts them.
 
 Where the machine has two cores or more, the server runs pinned to one core and this
-process (probe and baseline alike) to another. Otherwise both float over the same cores and
-the scheduler's choices land in the figures: the server's writes and the client's reads
-queue behind each other on one core while the other idles, which shows up as lag that
-neither side caused. Pinning is what a deployment with a separate server host gives for
-free; --no-pin measures the floating setup.
+process (probe and baseline alike) to another, so that the server's work for 100 streams
+and the client's reads do not take turns on one core: closer to a server on a host of its
+own, which is what the probe meets in use. On a machine busy with other work, a pinned
+process cannot move away from that work and the figures can be worse than floating;
+--no-pin measures the floating setup, and comparing both shows which case a run is in.
 """
 
 from __future__ import annotations
