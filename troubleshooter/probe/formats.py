@@ -149,7 +149,10 @@ def _plain_openai_content(obj: dict[str, Any]) -> str | None:
 
 def _openai_chat_events(obj: dict[str, Any]) -> list[Event]:
     events: list[Event] = []
-    for choice in obj.get("choices") or []:
+    choices = obj.get("choices")
+    if not isinstance(choices, list):  # a server that sends "choices": true is odd, not a crash
+        choices = []
+    for choice in choices:
         if not isinstance(choice, dict):
             continue
         delta = choice.get("delta") or choice.get("message") or {}
@@ -172,8 +175,10 @@ def _openai_delta_events(delta: dict[str, Any]) -> list[Event]:
     for key in ("reasoning_content", "reasoning"):
         if isinstance(delta.get(key), str) and delta[key]:
             events.append(_event("content", text=delta[key], detail="reasoning"))
-    for call in delta.get("tool_calls") or []:
-        arguments = (call.get("function") or {}).get("arguments") if isinstance(call, dict) else None
+    calls = delta.get("tool_calls")
+    for call in calls if isinstance(calls, list) else []:
+        function = call.get("function") if isinstance(call, dict) else None
+        arguments = function.get("arguments") if isinstance(function, dict) else None
         if isinstance(arguments, str) and arguments:
             events.append(_event("content", text=arguments, detail="tool-call"))
     return events
