@@ -296,10 +296,10 @@ def test_a_500_whose_body_says_the_event_loop_is_closed_is_event_loop_misuse():
 @pytest.mark.parametrize(
     "message",
     [
-        "RuntimeError: asyncio.run() cannot be called from a running event loop",
         "RuntimeError: This event loop is already running",
         "RuntimeError: Task <Task pending> got Future <Future pending> attached to a different loop",
         "RuntimeError: You cannot use AsyncToSync in the same thread as an async event loop - just await it.",
+        "asyncio.run() cannot be called from a running event loop (raised inside the handler)",
     ],
 )
 def test_every_asyncio_loop_message_in_an_error_page_names_event_loop_misuse(message):
