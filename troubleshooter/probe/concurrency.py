@@ -32,7 +32,14 @@ from .diagnosis import (
 )
 from .engine import run_bounded, run_probe
 from .metrics import Metrics, OverlapAnalysis, analyse_overlap, measure
-from .policy import OutboundPolicy, PinnedNetworkBackend, PinnedTransport, Resolver, TargetRefused, system_resolver
+from .policy import (
+    OutboundPolicy,
+    PinnedNetworkBackend,
+    PinnedTransport,
+    Resolver,
+    TargetRefused,
+    system_resolver,
+)
 from .record import HEADERS_THAT_MATTER, Ending, Event, Record
 from .recorder import LimitReached, OnEvent, Recorder, checked_target
 from .spec import HeaderSpec, Limits, ProbeSpec
@@ -90,13 +97,13 @@ async def run_concurrent(
         raise ValueError(f"n must be between 1 and {MAX_PARALLEL}, not {n}")
     alone = None
     if baseline:
-        alone = await run_probe(spec, limits, _tagged(on_event, "baseline"), policy=policy, resolver=resolver)
+        alone = await run_probe(spec, limits, tagged(on_event, "baseline"), policy=policy, resolver=resolver)
     if alone is not None and _was_cancelled(alone):
         records = [_never_started(spec) for _ in range(n)]
     else:
         records = list(
             await asyncio.gather(
-                *(run_probe(spec, limits, _tagged(on_event, index), policy=policy, resolver=resolver)
+                *(run_probe(spec, limits, tagged(on_event, index), policy=policy, resolver=resolver)
                   for index in range(n))
             )
         )
@@ -117,7 +124,7 @@ def _never_started(spec: ProbeSpec) -> Record:
     )
 
 
-def _tagged(on_event: OnEvent | None, stream: int | str) -> OnEvent | None:
+def tagged(on_event: OnEvent | None, stream: int | str) -> OnEvent | None:
     """Adds which stream an event belongs to, for a listener that sees all."""
     if on_event is None:
         return None
@@ -192,12 +199,12 @@ async def compare(
 ) -> Comparison:
     """The same request to two URLs, one after the other (so a single worker
     serves both equally), and what differs between them."""
-    first = await run_probe(spec, limits, _tagged(on_event, labels[0]), policy=policy, resolver=resolver)
+    first = await run_probe(spec, limits, tagged(on_event, labels[0]), policy=policy, resolver=resolver)
     other = dataclasses.replace(spec, url=other_url)
     if _was_cancelled(first):
         second = _never_started(other)
     else:
-        second = await run_probe(other, limits, _tagged(on_event, labels[1]), policy=policy, resolver=resolver)
+        second = await run_probe(other, limits, tagged(on_event, labels[1]), policy=policy, resolver=resolver)
     first_metrics, second_metrics = measure(first), measure(second)
     first_diagnosis = diagnose(first, first_metrics, timeouts=timeouts)
     second_diagnosis = diagnose(second, second_metrics, timeouts=timeouts)

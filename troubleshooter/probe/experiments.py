@@ -21,6 +21,7 @@ from .concurrency import (
     compare,
     openai_chat_spec,
     run_concurrent,
+    tagged,
     via_langchain,
 )
 from .diagnosis import KNOWN_TIMEOUTS, Diagnosis, diagnose
@@ -104,17 +105,6 @@ class Experiment:
         return ["stream"]
 
 
-def _labelled(on_event: OnEvent | None, label: str) -> OnEvent | None:
-    if on_event is None:
-        return None
-    listener = on_event
-
-    def labelled(payload: dict[str, Any]) -> Any:
-        return listener({**payload, "stream": label})
-
-    return labelled
-
-
 def _relabelled(on_event: OnEvent | None, labels: Mapping[Any, str]) -> OnEvent | None:
     """Maps the stream tags the engine uses (0, 1, "baseline"...) to lane labels."""
     if on_event is None:
@@ -175,18 +165,18 @@ async def run_experiment(
     if experiment.kind == "langchain":
         base_url = spec.url.rstrip("/")
         raw_spec = openai_chat_spec(base_url, experiment.api_key, experiment.model, experiment.prompt)
-        raw = await run_probe(raw_spec, limits, _labelled(on_event, labels[0]), policy=policy)
+        raw = await run_probe(raw_spec, limits, tagged(on_event, labels[0]), policy=policy)
         if _was_cancelled():
             return await _off_the_loop(lambda: _paired(experiment.kind, [_lane(labels[0], assess(raw, timeouts))], []))
         through = await via_langchain(
             base_url, experiment.api_key, experiment.model, experiment.prompt, limits,
-            policy=policy, on_event=_labelled(on_event, labels[1]),
+            policy=policy, on_event=tagged(on_event, labels[1]),
         )
         return await _off_the_loop(lambda: _paired(
             experiment.kind, [_lane(labels[0], assess(raw, timeouts)), _lane(labels[1], assess(through, timeouts))], []
         ))
 
-    record = await run_probe(spec, limits, _labelled(on_event, labels[0]), policy=policy)
+    record = await run_probe(spec, limits, tagged(on_event, labels[0]), policy=policy)
 
     def single_report() -> dict[str, Any]:
         single = assess(record, timeouts)
