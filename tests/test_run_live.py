@@ -141,6 +141,10 @@ def test_a_buffered_stream_shows_one_jump_at_the_end():
     lane = draw(state).lanes[0]
     assert [gap.label for gap in lane.gaps] == ["9.8 s"]
     assert lane.first_byte_x is not None and lane.first_byte_x > 700
+    # Flat at zero until the burst, then straight up: a step, never a ramp.
+    points = [tuple(map(float, point.split(","))) for point in lane.points.split()]
+    before_burst = [y for x, y in points if x < lane.first_byte_x]
+    assert before_burst and set(before_burst) == {float(lane.baseline)}
 
 
 def test_thousands_of_chunks_are_thinned_to_a_bounded_number_of_points():

@@ -23,12 +23,11 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from troubleshooter.models import Run, RunEvents
-from troubleshooter.probe import OutboundPolicy
+from troubleshooter.outbound import outbound_policy
 from troubleshooter.probe.experiments import Experiment, run_experiment
 
 logger = logging.getLogger(__name__)
@@ -53,12 +52,6 @@ def group_name(run_id: uuid.UUID) -> str:
 def control_group_name(run_id: uuid.UUID) -> str:
     return f"run.{run_id.hex}.control"
 
-
-def outbound_policy() -> OutboundPolicy:
-    return OutboundPolicy(
-        allow_private=settings.PROBE_ALLOW_PRIVATE,
-        allowed_networks=tuple(settings.PROBE_ALLOWED_NETWORKS),
-    )
 
 
 @dataclass

@@ -238,7 +238,11 @@ def draw(state: LiveState, now: float | None = None) -> Drawing:
         points = [(start_x, baseline)]
         for t, cumulative in _thin(lane.arrivals, duration):
             y = round(baseline - (cumulative / lane.bytes) * usable, 1) if lane.bytes else baseline
-            points.append((x_of(lane.start + t), y))
+            x = x_of(lane.start + t)
+            # A step, not a ramp: nothing arrived between two chunks, and a buffered
+            # stream must look flat until its one late burst.
+            points.append((x, points[-1][1]))
+            points.append((x, y))
         lane_end = lane.ended_at if lane.ended_at is not None else (max(now - lane.start, lane.last_t) if now else None)
         if lane_end is not None and points:
             points.append((x_of(lane.start + lane_end), points[-1][1]))
@@ -278,12 +282,14 @@ def draw(state: LiveState, now: float | None = None) -> Drawing:
 
 
 def _thin(arrivals: list[tuple[float, int]], duration: float) -> list[tuple[float, int]]:
-    """At most one point per pixel column: the last, which carries the running total."""
-    if len(arrivals) <= MAX_POINTS_PER_LANE:
+    """At most one arrival per column, the last (it carries the running total); each one
+    becomes two points of the step line, so the columns are half the point budget."""
+    columns_wanted = MAX_POINTS_PER_LANE // 2
+    if len(arrivals) <= columns_wanted:
         return arrivals
     columns: dict[int, tuple[float, int]] = {}
     for t, cumulative in arrivals:
-        columns[int(t / duration * MAX_POINTS_PER_LANE)] = (t, cumulative)
+        columns[min(int(t / duration * columns_wanted), columns_wanted - 1)] = (t, cumulative)
     return [columns[key] for key in sorted(columns)]
 
 
@@ -302,4 +308,4 @@ def _gaps(lane: Lane, lane_end: float | None, marked: float, x_of: Any) -> list[
 
 def _caption(lane: Lane) -> str:
     """A few words under the lane's label; it has to fit left of the plot."""
-    return f"{_human_bytes(lane.bytes)}, {lane.chunks} chunks"
+    return f"{_human_bytes(lane.bytes)}, {lane.chunks} chunk{'' if lane.chunks == 1 else 's'}"

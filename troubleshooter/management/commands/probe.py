@@ -10,9 +10,9 @@ import json
 import os
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from troubleshooter.outbound import outbound_policy
 from troubleshooter.probe import (
     FORMATS,
     Diagnosis,
@@ -44,12 +44,6 @@ def parse_header(raw: str, secret: bool) -> HeaderSpec:
         raise usage_error(f"a header must look like 'Name: value', not {raw!r}")
     return HeaderSpec(name.strip(), value.strip(), secret=secret)
 
-
-def outbound_policy() -> OutboundPolicy:
-    return OutboundPolicy(
-        allow_private=settings.PROBE_ALLOW_PRIVATE,
-        allowed_networks=tuple(settings.PROBE_ALLOWED_NETWORKS),
-    )
 
 
 def timeline(record: Record, width: int = TIMELINE_WIDTH) -> str:
