@@ -171,6 +171,7 @@ class LaneDrawing:
     top: float
     height: float
     baseline: float  # y of zero bytes
+    label_y: float  # where a silence's length is written: mid-height, clear of the byte line
     points: str  # an SVG polyline of cumulative bytes
     ticks: str  # an SVG path: a short stroke under the line per chunk (one per pixel column)
     gaps: list[Gap]
@@ -254,6 +255,7 @@ def draw(state: LiveState, now: float | None = None) -> Drawing:
                 top=top,
                 height=lane_height,
                 baseline=baseline,
+                label_y=top + lane_height / 2 + 4,
                 points=" ".join(f"{x},{y}" for x, y in points),
                 ticks=ticks,
                 gaps=_gaps(lane, lane_end, marked_gap, x_of),
