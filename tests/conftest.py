@@ -1,20 +1,14 @@
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from troubleshooter import content
+from tests.support import ROOT, app_environment, daphne, manage
+from troubleshooter.guides import content
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 
@@ -35,60 +29,25 @@ def guides_copy(tmp_path: Path, settings) -> Path:
     return copy
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def app_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="troubleshooter.settings",
-        SECRET_KEY="live-server-test-key",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'live.sqlite3'}",
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
-
-
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real app served by Daphne on a free loopback port, as `make run` serves it."""
-    tmp_path = tmp_path_factory.mktemp("live")
-    env = app_environment(tmp_path)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT, env=env, check=True,
-    )
-    port = free_port()
-    log = (tmp_path / "daphne.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-         "troubleshooter.asgi:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base_url}/healthz/", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError(f"the app did not start: {(tmp_path / 'daphne.log').read_text()}")
-        time.sleep(0.2)
-    yield base_url
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    workdir = tmp_path_factory.mktemp("live")
+    env = app_environment(workdir)
+    assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
+    with daphne(env, workdir / "daphne.log") as (_server, base_url):
+        yield base_url
+
+
+@pytest.fixture
+def in_memory_channel_layer(settings) -> Iterator[None]:
+    """A channel layer of the test's own: nothing left over from another test."""
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(scope="module")

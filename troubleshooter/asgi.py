@@ -11,10 +11,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from troubleshooter import lab  # noqa: E402
+from troubleshooter.guides.content import load_cached  # noqa: E402
+from troubleshooter.lab.consumers import LabStreamConsumer  # noqa: E402
 from troubleshooter.runs.consumers import RunConsumer  # noqa: E402
-
-from troubleshooter.content import load_cached  # noqa: E402
 
 # Reading and highlighting the guides takes about a second: do it when the worker starts,
 # not in the first visitor's request.
@@ -25,7 +24,7 @@ application = ProtocolTypeRouter(
         "http": django_application,
         "websocket": URLRouter(
             [
-                path("lab/ws/", lab.LabStreamConsumer.as_asgi()),
+                path("lab/ws/", LabStreamConsumer.as_asgi()),
                 # A run page's socket only answers pages of this site (no cross-site listening).
                 path("runs/<uuid:run_id>/ws/", AllowedHostsOriginValidator(RunConsumer.as_asgi())),
             ]

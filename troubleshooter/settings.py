@@ -13,18 +13,9 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from troubleshooter.environment import BadSetting, env_flag, env_list, is_hosted, outbound_policy
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_flag(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 DEBUG = env_flag("DEBUG")
@@ -44,14 +35,14 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 INSTALLED_APPS = [
     # First, so that runserver serves ASGI (and websockets) through Daphne.
     "daphne",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
-    "troubleshooter",
+    "troubleshooter.guides",
+    "troubleshooter.runs",
+    "troubleshooter.lab",
 ]
 
 MIDDLEWARE = [
@@ -60,7 +51,6 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -78,7 +68,6 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
         },
@@ -103,6 +92,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
 
 def redis_channel_layer(url: str) -> dict[str, object]:
     # redis-py 8 reads with a 5 s socket timeout by default, the same length as the
@@ -139,7 +129,7 @@ if env_flag("COLLECTED_STATIC"):
     }
 
 # Hosted means shared by a team: a database server or a Redis channel layer.
-HOSTED = bool(REDIS_URL) or DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
+HOSTED = is_hosted()
 
 # The lab's misbehaving endpoints: on in the embedded default, off unless asked for when hosted.
 LAB_ENABLED = env_flag("LAB_ENABLED", default=not HOSTED)
@@ -147,8 +137,13 @@ LAB_ENABLED = env_flag("LAB_ENABLED", default=not HOSTED)
 # The outbound policy for probes: loopback and private addresses are reachable in the
 # embedded default (the user's own machine); hosted, only the networks listed in
 # PROBE_ALLOWED_NETWORKS are. Cloud metadata and link-local addresses are never reachable.
-PROBE_ALLOW_PRIVATE = env_flag("PROBE_ALLOW_PRIVATE", default=not HOSTED)
-PROBE_ALLOWED_NETWORKS = env_list("PROBE_ALLOWED_NETWORKS")
+# Parsed once here, so a mistyped network stops the app at start-up with a clear message.
+try:
+    _PROBE_POLICY = outbound_policy()
+except BadSetting as error:
+    raise ImproperlyConfigured(str(error)) from None
+PROBE_ALLOW_PRIVATE = _PROBE_POLICY.allow_private
+PROBE_ALLOWED_NETWORKS = _PROBE_POLICY.allowed_networks
 
 # Where the guides live; tests point this at a copy to check that broken content is caught.
 GUIDES_DIR = Path(os.environ.get("GUIDES_DIR", BASE_DIR / "guides"))

@@ -13,9 +13,10 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
-from troubleshooter.vocabulary import CAUSE_IDS, OUTCOMES
+from troubleshooter.vocabulary import CAUSE_IDS
 
 from .metrics import Metrics, OverlapAnalysis, RatesAround, densest_window, measure, percentile, rates_around
 from .record import Record
@@ -453,7 +454,7 @@ def rule_state_growth(context: Context) -> Cause | None:
     content = [event.t for event in context.record.events if event.kind == "content"]
     if len(content) < 9:
         return None
-    gaps = [later - earlier for earlier, later in zip(content, content[1:])]
+    gaps = [later - earlier for earlier, later in pairwise(content)]
     third = len(gaps) // 3
     early, late = percentile(gaps[:third], 50) or 0.0, percentile(gaps[-third:], 50) or 0.0
     if late < 0.2 or late < 3 * max(early, 0.001):
@@ -623,7 +624,7 @@ def text_restart(record: Record) -> Restart | None:
     if not restarts:
         return None
     index, before, repeated = restarts[0]
-    gaps = [later.t - earlier.t for earlier, later in zip(content, content[1:])]
+    gaps = [later.t - earlier.t for earlier, later in pairwise(content)]
     return Restart(index, content[index].t, before, repeated, gaps[index - 1], percentile(gaps, 50) or 0.0)
 
 
@@ -826,11 +827,13 @@ FINE_OUTCOMES = frozenset({"healthy", "truncated-by-model"})
 FAILED_OUTCOMES = frozenset({"cut-off", "http-error", "upstream-error", "connect-error"})
 
 
-def rule_multi_worker_routing(records: Sequence[Record], outcomes: Sequence[str], analysis: OverlapAnalysis) -> Cause | None:
+def rule_multi_worker_routing(
+    records: Sequence[Record], outcomes: Sequence[str], analysis: OverlapAnalysis
+) -> Cause | None:
     """Identical requests sent at once that got different fates: the servers
     behind the address are not interchangeable."""
     fine, failed = [], []
-    for record, outcome in zip(records, outcomes):
+    for record, outcome in zip(records, outcomes, strict=True):
         if record.ending and record.ending.kind in ("limit", "cancelled"):
             continue  # our own limit, not the server's doing
         if outcome in FINE_OUTCOMES:
@@ -839,8 +842,10 @@ def rule_multi_worker_routing(records: Sequence[Record], outcomes: Sequence[str]
             failed.append(record)
     if not fine or not failed:
         return None
-    kinds = Counter(f"HTTP {r.status}" if r.status and not 200 <= r.status < 300 else (r.ending.kind if r.ending else "?")
-                    for r in failed)
+    kinds = Counter(
+        f"HTTP {r.status}" if r.status and not 200 <= r.status < 300 else (r.ending.kind if r.ending else "?")
+        for r in failed
+    )
     described = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
     lead = (f"{len(failed)} of {len(fine) + len(failed)} identical requests sent at once failed ({described}) "
             f"while {len(fine)} streamed to the end")
@@ -848,8 +853,9 @@ def rule_multi_worker_routing(records: Sequence[Record], outcomes: Sequence[str]
         good = {record.header(name) for record in fine}
         bad = {record.header(name) for record in failed}
         if good.isdisjoint(bad) and (good | bad) != {None}:
-            def listed(values: set[str | None]) -> str:
+            def listed(values: set[str | None], name: str = name) -> str:
                 return " or ".join(sorted(f"{name}: {value}" if value else f"no {name}" for value in values))
+
             return Cause("multi-worker-routing", 0.65, [
                 lead,
                 f"every failed stream came back with {listed(bad)}, every good one with {listed(good)}: "

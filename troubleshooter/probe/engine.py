@@ -19,10 +19,11 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from .compression import DecodeFailed, Decompressor
+from .events import OnEvent
 from .formats import BodyDecoder, make_decoder
 from .policy import OutboundPolicy, PinnedNetworkBackend, PinnedTransport, Resolver, TargetRefused, system_resolver
 from .record import SECRET_PLACEHOLDER, Event, Record, redact_url
-from .recorder import LimitReached, OnEvent, Recorder, checked_target
+from .recorder import LimitReached, Recorder, checked_target
 from .spec import Limits, ProbeSpec, spec_problems
 from .sse import TooLong
 from .websocket import probe_websocket
@@ -58,16 +59,18 @@ async def run_probe(
     *,
     policy: OutboundPolicy | None = None,
     resolver: Resolver = system_resolver,
+    lane: str = "stream",
 ) -> Record:
-    """Run one experiment and return its Record; never raises for anything the
+    """Run one stream and return its Record; never raises for anything the
     target or the network does. Cancelling the task ends the run with a
-    "cancelled" ending and still returns what was recorded."""
+    "cancelled" ending and still returns what was recorded. Live events name
+    `lane` as their stream."""
     limits = limits or Limits()
     policy = policy or OutboundPolicy()
     problems = spec_problems(spec)
     if problems:
-        return await _refuse_invalid_spec(spec, limits, on_event, problems)
-    recorder = Recorder(spec, limits, on_event)
+        return await _refuse_invalid_spec(spec, limits, on_event, problems, lane)
+    recorder = Recorder(spec, limits, on_event, lane)
     if spec.is_websocket:
         work = probe_websocket(spec, limits, policy, resolver, recorder)
     else:
@@ -105,12 +108,12 @@ async def run_bounded(recorder: Recorder, work: Coroutine[Any, Any, None]) -> Re
 
 
 async def _refuse_invalid_spec(
-    spec: ProbeSpec, limits: Limits, on_event: OnEvent | None, problems: list[str]
+    spec: ProbeSpec, limits: Limits, on_event: OnEvent | None, problems: list[str], lane: str
 ) -> Record:
     """A request that cannot be sent as given is refused before anything goes
     out, like a target the policy refuses."""
     safe_spec = ProbeSpec(url=spec.url, method=spec.method if spec.method.isalpha() else "GET")
-    recorder = Recorder(safe_spec, limits, on_event)
+    recorder = Recorder(safe_spec, limits, on_event, lane)
     await recorder.start()
     await recorder.end("blocked", "the request was not sent: " + "; ".join(problems))
     return recorder.record

@@ -1,78 +1,41 @@
-"""The experiments a person can ask for, run as one unit and reported as plain data.
+"""The experiments a person can ask for: one registry, shared by the web and the CLI.
 
 An experiment is one of the debugging steps the guides recommend by hand: stream once and
 time it, run N copies at once, compare a direct address with one behind a proxy, or make the
-same call through LangChain's ChatOpenAI next to the raw HTTP view. Each one runs in lanes
-(one lane per stream, labelled), and ends in one report: an outcome, ranked causes and
-metrics for the whole, and the record, metrics and verdict of every lane.
-
-The web side and the command line both run experiments through here, so they agree.
+same call through LangChain's ChatOpenAI next to the raw HTTP view. Each kind owns its lanes
+(one per stream, labelled), the settings it needs besides the request, how it runs, and how
+its lanes' verdicts become one. Every lane is measured and diagnosed once; the Report holds
+those assessments, and `report.to_json()` is the one JSON shape that the run page's download
+and `manage.py probe --json` both print.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from .concurrency import (
-    MAX_PARALLEL,
-    compare,
-    openai_chat_spec,
-    run_concurrent,
-    tagged,
-    via_langchain,
-)
-from .diagnosis import KNOWN_TIMEOUTS, Diagnosis, diagnose
+from .assessment import Assessment, assess, timeouts_with
+from .comparison import explain_difference, run_in_turn
+from .diagnosis import Diagnosis
 from .engine import run_probe
-from .metrics import Metrics, measure
+from .events import OnEvent
+from .langchain import openai_chat_spec, via_langchain
+from .metrics import OverlapAnalysis, analyse_overlap
+from .parallel import MAX_PARALLEL, diagnose_group, never_started, run_parallel, was_cancelled
 from .policy import OutboundPolicy
 from .record import Record
-from .recorder import OnEvent
-from .spec import Limits, ProbeSpec
-
-KINDS: dict[str, str] = {
-    "single": "One stream",
-    "parallel": "Several streams in parallel",
-    "compare": "Direct vs through a proxy",
-    "langchain": "Raw HTTP vs LangChain's ChatOpenAI",
-}
-COMPARE_LABELS = ("direct", "through the proxy")
-LANGCHAIN_LABELS = ("raw HTTP", "ChatOpenAI.astream()")
-
-Timeouts = Mapping[str, Mapping[float, str]]
-
-
-def timeouts_with(extra: list[float] | tuple[float, ...]) -> dict[str, dict[float, str]]:
-    """The known defaults plus the timeouts a user says their own infrastructure uses."""
-    label = "the {:g} s timeout you said your infrastructure uses"
-    return {
-        kind: {**table, **{seconds: label.format(seconds) for seconds in extra}}
-        for kind, table in KNOWN_TIMEOUTS.items()
-    }
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """A record with its metrics and verdict, computed once."""
-
-    record: Record
-    metrics: Metrics
-    verdict: Diagnosis
-
-    def report(self) -> dict[str, Any]:
-        return {**self.verdict.to_dict(), "metrics": self.metrics.to_dict(), "record": self.record.to_dict()}
-
-
-def assess(record: Record, timeouts: Timeouts = KNOWN_TIMEOUTS) -> Assessment:
-    metrics = measure(record)
-    return Assessment(record, metrics, diagnose(record, metrics, timeouts=timeouts))
+from .report import report_json
+from .spec import Limits, ProbeSpec, spec_problems
 
 
 @dataclass(frozen=True)
 class Experiment:
-    kind: str
+    """What to run: a kind, the request, bounds, and the kind's own settings."""
+
+    kind: ExperimentKind
     spec: ProbeSpec
     limits: Limits = Limits()
     concurrency: int = 1  # streams at once, for "parallel"
@@ -83,126 +46,215 @@ class Experiment:
     known_timeouts: tuple[float, ...] = ()
 
     def problems(self) -> list[str]:
-        problems: list[str] = []
-        if self.kind not in KINDS:
-            problems.append(f"unknown experiment '{self.kind}': one of {', '.join(KINDS)}")
-        if self.kind == "parallel" and not 2 <= self.concurrency <= MAX_PARALLEL:
-            problems.append(f"parallel streams must be between 2 and {MAX_PARALLEL}")
-        if self.kind == "compare" and not self.compare_url:
-            problems.append("a comparison needs a second address")
-        if self.kind == "langchain" and not self.model:
-            problems.append("the LangChain experiment needs a model name")
-        return problems
+        return self.kind.problems(self)
 
     def lane_labels(self) -> list[str]:
-        """The lanes in the order they are drawn; events are tagged with these labels."""
-        if self.kind == "parallel":
-            return ["alone", *(f"stream {index + 1}" for index in range(self.concurrency))]
-        if self.kind == "compare":
-            return list(COMPARE_LABELS)
-        if self.kind == "langchain":
-            return list(LANGCHAIN_LABELS)
+        return self.kind.lane_labels(self.concurrency)
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """How an experiment's lanes add up: the verdict and what supports it."""
+
+    verdict: Diagnosis
+    leading_lane: str
+    differences: list[str] = dataclasses.field(default_factory=list)
+    overlap: OverlapAnalysis | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    kind: ExperimentKind
+    lanes: list[Assessment]
+    conclusion: Conclusion
+
+    @property
+    def verdict(self) -> Diagnosis:
+        return self.conclusion.verdict
+
+    @property
+    def leading(self) -> Assessment:
+        return next(lane for lane in self.lanes if lane.label == self.conclusion.leading_lane)
+
+    @property
+    def problem_found(self) -> bool:
+        """Some lane (or the group as a whole) did not stream as it should."""
+        return self.verdict.outcome != "healthy" or any(not lane.healthy for lane in self.lanes)
+
+    def to_json(self) -> dict[str, Any]:
+        return report_json(
+            kind=self.kind.id,
+            verdict=self.verdict,
+            leading=self.leading,
+            problem_found=self.problem_found,
+            differences=self.conclusion.differences,
+            overlap=self.conclusion.overlap,
+            lanes=self.lanes,
+        )
+
+
+class ExperimentKind:
+    """One kind of experiment. Subclasses are registered in KINDS under their id."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    # The settings it reads besides the request: the web form shows only these fields.
+    settings: ClassVar[tuple[str, ...]] = ()
+    # Causes this kind shows better than a single stream does, for "measure it" links.
+    shows_best: ClassVar[frozenset[str]] = frozenset()
+
+    def lane_labels(self, concurrency: int = 1) -> list[str]:
+        """The lanes in the order they are drawn; live events name these as their stream."""
         return ["stream"]
 
+    def problems(self, experiment: Experiment) -> list[str]:
+        return []
 
-def _relabelled(on_event: OnEvent | None, labels: Mapping[Any, str]) -> OnEvent | None:
-    """Maps the stream tags the engine uses (0, 1, "baseline"...) to lane labels."""
-    if on_event is None:
-        return None
-    listener = on_event
+    async def run(self, experiment: Experiment, policy: OutboundPolicy, on_event: OnEvent | None) -> list[Record]:
+        """The lanes' records, in lane order. Cancelling stops at once; the records then
+        hold what was recorded, and lanes not yet started end as cancelled."""
+        raise NotImplementedError
 
-    def relabelled(payload: dict[str, Any]) -> Any:
-        return listener({**payload, "stream": labels.get(payload.get("stream"), str(payload.get("stream")))})
+    def conclude(self, lanes: list[Assessment]) -> Conclusion:
+        return Conclusion(lanes[0].verdict, lanes[0].label)
 
-    return relabelled
-
-
-def _lane(label: str, assessment: Assessment) -> dict[str, Any]:
-    return {"label": label, **assessment.report()}
+    def __repr__(self) -> str:
+        return f"<experiment kind {self.id}>"
 
 
-def _was_cancelled() -> bool:
-    """True once someone asked this task to stop, even though the engine caught the
-    cancellation to return what it had recorded."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
+class Single(ExperimentKind):
+    id = "single"
+    title = "One stream"
+
+    async def run(self, experiment: Experiment, policy: OutboundPolicy, on_event: OnEvent | None) -> list[Record]:
+        label = self.lane_labels()[0]
+        return [await run_probe(experiment.spec, experiment.limits, on_event, policy=policy, lane=label)]
+
+
+class Parallel(ExperimentKind):
+    id = "parallel"
+    title = "Several streams in parallel"
+    settings = ("concurrency",)
+    shows_best = frozenset({"worker-saturation", "blocking-event-loop", "shared-client-race", "multi-worker-routing"})
+    BASELINE = "alone"
+
+    def lane_labels(self, concurrency: int = 1) -> list[str]:
+        return [self.BASELINE, *(f"stream {index + 1}" for index in range(concurrency))]
+
+    def problems(self, experiment: Experiment) -> list[str]:
+        if not 2 <= experiment.concurrency <= MAX_PARALLEL:
+            return [f"parallel streams must be between 2 and {MAX_PARALLEL}"]
+        return []
+
+    async def run(self, experiment: Experiment, policy: OutboundPolicy, on_event: OnEvent | None) -> list[Record]:
+        baseline, *streams = self.lane_labels(experiment.concurrency)
+        alone, records = await run_parallel(
+            experiment.spec, streams, experiment.limits, baseline=baseline, policy=policy, on_event=on_event
+        )
+        assert alone is not None
+        return [alone, *records]
+
+    def conclude(self, lanes: list[Assessment]) -> Conclusion:
+        alone, *streams = lanes
+        overlap = analyse_overlap([stream.record for stream in streams], alone.record)
+        verdict = diagnose_group(streams, overlap)
+        worst = next((stream for stream in streams if stream.verdict.outcome == verdict.outcome), streams[0])
+        return Conclusion(verdict, worst.label, overlap=overlap)
+
+
+class _Paired(ExperimentKind):
+    """Two lanes of one request: the verdict leads with the first lane that has a problem
+    (the proxy buffers, the framework does not stream), or the first when both are fine."""
+
+    labels: ClassVar[tuple[str, str]]
+
+    def lane_labels(self, concurrency: int = 1) -> list[str]:
+        return list(self.labels)
+
+    def conclude(self, lanes: list[Assessment]) -> Conclusion:
+        leading = next((lane for lane in lanes if not lane.healthy), lanes[0])
+        verdict = leading.verdict
+        if leading is not lanes[0]:
+            verdict = dataclasses.replace(verdict, summary=f"{leading.label.capitalize()}: {verdict.summary}")
+        return Conclusion(verdict, leading.label, differences=self.differences(lanes))
+
+    def differences(self, lanes: Sequence[Assessment]) -> list[str]:
+        return []
+
+
+class Compare(_Paired):
+    id = "compare"
+    title = "Direct vs through a proxy"
+    settings = ("compare_url",)
+    shows_best = frozenset({"proxy-buffering", "compression-buffering"})
+    labels = ("direct", "through the proxy")
+
+    def problems(self, experiment: Experiment) -> list[str]:
+        if not experiment.compare_url:
+            return ["a comparison needs a second address"]
+        return [f"the second address: {problem}" for problem in spec_problems(ProbeSpec(url=experiment.compare_url))]
+
+    async def run(self, experiment: Experiment, policy: OutboundPolicy, on_event: OnEvent | None) -> list[Record]:
+        first, second = await run_in_turn(
+            experiment.spec, experiment.compare_url, self.labels, experiment.limits, policy=policy, on_event=on_event
+        )
+        return [first, second]
+
+    def differences(self, lanes: Sequence[Assessment]) -> list[str]:
+        return explain_difference(lanes[0], lanes[1]) if len(lanes) == 2 else []
+
+
+class LangChain(_Paired):
+    id = "langchain"
+    title = "Raw HTTP vs LangChain's ChatOpenAI"
+    settings = ("model", "prompt")
+    labels = ("raw HTTP", "ChatOpenAI.astream()")
+
+    def problems(self, experiment: Experiment) -> list[str]:
+        return [] if experiment.model else ["the LangChain experiment needs a model name"]
+
+    async def run(self, experiment: Experiment, policy: OutboundPolicy, on_event: OnEvent | None) -> list[Record]:
+        base_url = experiment.spec.url.rstrip("/")
+        raw_spec = openai_chat_spec(base_url, experiment.api_key, experiment.model, experiment.prompt)
+        raw = await run_probe(raw_spec, experiment.limits, on_event, policy=policy, lane=self.labels[0])
+        if was_cancelled(raw):
+            return [raw, never_started(raw_spec)]
+        through = await via_langchain(
+            base_url, experiment.api_key, experiment.model, experiment.prompt, experiment.limits,
+            policy=policy, on_event=on_event, lane=self.labels[1],
+        )
+        return [raw, through]
+
+
+KINDS: dict[str, ExperimentKind] = {kind.id: kind for kind in (Single(), Parallel(), Compare(), LangChain())}
+
+
+def kind_named(kind_id: str) -> ExperimentKind:
+    try:
+        return KINDS[kind_id]
+    except KeyError:
+        raise ValueError(f"unknown experiment '{kind_id}': one of {', '.join(KINDS)}") from None
+
+
+def kind_for_causes(cause_ids: Sequence[str]) -> str:
+    """The kind of experiment that best shows the likeliest of these causes."""
+    likeliest = set(cause_ids[:1])
+    return next((kind.id for kind in KINDS.values() if kind.shows_best & likeliest), Single.id)
 
 
 async def run_experiment(
     experiment: Experiment, policy: OutboundPolicy, on_event: OnEvent | None = None
-) -> dict[str, Any]:
-    """Run it and return a JSON-ready report. Cancelling the task stops the experiment at
-    once; the report then holds what was recorded, with the cancelled lanes' endings."""
+) -> Report:
+    """Run it and return its report. Cancelling the task stops the experiment at once; the
+    report then holds what was recorded, with the cancelled lanes' endings."""
+    records = await experiment.kind.run(experiment, policy, on_event)
+    # Measuring and diagnosing is pure CPU work that grows with the stream; in a thread it
+    # cannot stall the other streams and runs that share the loop.
+    return await asyncio.to_thread(conclude, experiment, records)
+
+
+def conclude(experiment: Experiment, records: Sequence[Record]) -> Report:
+    """Assess each lane once, then let the kind add them up."""
     timeouts = timeouts_with(experiment.known_timeouts)
-    spec, limits = experiment.spec, experiment.limits
-    labels = experiment.lane_labels()
-
-    if experiment.kind == "parallel":
-        tags: dict[Any, str] = {"baseline": labels[0], **{index: labels[index + 1] for index in range(experiment.concurrency)}}
-        result = await run_concurrent(
-            spec, experiment.concurrency, limits, policy=policy, on_event=_relabelled(on_event, tags), timeouts=timeouts
-        )
-        records = ([result.baseline] if result.baseline else []) + result.records
-        return await _off_the_loop(lambda: {
-            "kind": experiment.kind,
-            **result.diagnosis.to_dict(),
-            "metrics": result.analysis.to_dict(),
-            "lanes": [_lane(label, assess(record, timeouts)) for label, record in zip(labels, records)],
-        })
-
-    if experiment.kind == "compare":
-        tags = dict(zip(COMPARE_LABELS, labels))
-        result = await compare(
-            spec, experiment.compare_url, limits, labels=COMPARE_LABELS, policy=policy,
-            on_event=_relabelled(on_event, tags), timeouts=timeouts,
-        )
-        return await _off_the_loop(lambda: _paired(
-            experiment.kind,
-            [_lane(labels[0], assess(result.first, timeouts)), _lane(labels[1], assess(result.second, timeouts))],
-            result.differences,
-        ))
-
-    if experiment.kind == "langchain":
-        base_url = spec.url.rstrip("/")
-        raw_spec = openai_chat_spec(base_url, experiment.api_key, experiment.model, experiment.prompt)
-        raw = await run_probe(raw_spec, limits, tagged(on_event, labels[0]), policy=policy)
-        if _was_cancelled():
-            return await _off_the_loop(lambda: _paired(experiment.kind, [_lane(labels[0], assess(raw, timeouts))], []))
-        through = await via_langchain(
-            base_url, experiment.api_key, experiment.model, experiment.prompt, limits,
-            policy=policy, on_event=tagged(on_event, labels[1]),
-        )
-        return await _off_the_loop(lambda: _paired(
-            experiment.kind, [_lane(labels[0], assess(raw, timeouts)), _lane(labels[1], assess(through, timeouts))], []
-        ))
-
-    record = await run_probe(spec, limits, tagged(on_event, labels[0]), policy=policy)
-
-    def single_report() -> dict[str, Any]:
-        single = assess(record, timeouts)
-        return {"kind": experiment.kind, **single.verdict.to_dict(), "metrics": single.metrics.to_dict(),
-                "lanes": [_lane(labels[0], single)]}
-
-    return await _off_the_loop(single_report)
-
-
-async def _off_the_loop(build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Measuring, diagnosing and copying records into a report is pure CPU work that grows
-    with the stream; in a thread it cannot stall the other streams that share the loop."""
-    return await asyncio.to_thread(build)
-
-
-def _paired(kind: str, lanes: list[dict[str, Any]], differences: list[str]) -> dict[str, Any]:
-    """Two lanes: the verdict leads with the first lane that has a problem (the proxy
-    buffers, the framework does not stream), or the first lane when both are healthy."""
-    leading = next((lane for lane in lanes if lane["outcome"] != "healthy"), lanes[0])
-    summary = leading["summary"] if leading is lanes[0] else f"{leading['label'].capitalize()}: {leading['summary']}"
-    return {
-        "kind": kind,
-        **{key: leading[key] for key in ("outcome", "causes", "metrics")},
-        "summary": summary,
-        "leading_lane": leading["label"],
-        "problem_found": any(lane["outcome"] != "healthy" for lane in lanes[1:]),
-        "differences": differences,
-        "lanes": lanes,
-    }
+    lanes = [assess(label, record, timeouts) for label, record in zip(experiment.lane_labels(), records, strict=True)]
+    return Report(experiment.kind, lanes, experiment.kind.conclude(lanes))

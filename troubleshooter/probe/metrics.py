@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from .record import Read, Record
@@ -109,7 +110,7 @@ def _share(part: int, reads: Sequence[Read]) -> float:
 
 
 def read_gaps(reads: Sequence[Read]) -> list[float]:
-    return [later.t - earlier.t for earlier, later in zip(reads, reads[1:])]
+    return [later.t - earlier.t for earlier, later in pairwise(reads)]
 
 
 def percentile(values: Sequence[float], percent: float) -> float | None:
@@ -197,7 +198,7 @@ def rates_around(reads: Sequence[Read], threshold: int) -> RatesAround | None:
     """None when the stream never passed `threshold` bytes, or nothing came after."""
     ordered = sorted(reads, key=lambda read: read.t)
     total = 0
-    for index, read in enumerate(ordered):
+    for index, read in enumerate(ordered):  # noqa: B007 - index is read after the loop
         total += read.size
         if total >= threshold:
             break
@@ -304,7 +305,7 @@ def analyse_overlap(records: Sequence[Record], baseline: Record | None = None) -
         streams=streams,
         max_overlap=_max_overlap(receiving),
         ran_serially=len(receiving) > 1
-        and all(later[0] >= earlier[1] for earlier, later in zip(receiving, receiving[1:])),
+        and all(later[0] >= earlier[1] for earlier, later in pairwise(receiving)),
         first_byte_steps=_first_byte_steps(streams),
         baseline_first_byte=baseline_timing.first_byte if baseline_timing else None,
         baseline_median_gap=baseline_timing.median_gap if baseline_timing else None,
@@ -329,7 +330,7 @@ def _first_byte_steps(streams: Sequence[StreamTiming]) -> list[list[float]]:
     lengths = sorted(stream.end - stream.first_byte for stream in streams if stream.first_byte is not None)
     threshold = max(STEP_MIN_SECONDS, 0.5 * (percentile(lengths, 50) or 0.0))
     steps: list[list[float]] = [[first_bytes[0]]]
-    for previous, current in zip(first_bytes, first_bytes[1:]):
+    for previous, current in pairwise(first_bytes):
         if current - previous > threshold:
             steps.append([])
         steps[-1].append(current)

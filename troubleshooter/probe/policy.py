@@ -377,7 +377,6 @@ class PinnedNetworkBackend(httpcore.AsyncNetworkBackend):
         self._resolver = resolver
         self._pins: dict[str, tuple[str, ...]] = {}
         self._inner = httpcore.AnyIOBackend()
-        self.connected_addresses: list[str] = []
 
     def pin(self, target: Target) -> None:
         self._pins[_pin_key(target.host)] = target.addresses
@@ -410,7 +409,6 @@ class PinnedNetworkBackend(httpcore.AsyncNetworkBackend):
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 last_error = error
                 continue
-            self.connected_addresses.append(address)
             return stream
         assert last_error is not None
         raise last_error
@@ -459,21 +457,3 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
             max_connections=max_connections,
             network_backend=backend,
         )
-
-
-def policy_client(
-    policy: OutboundPolicy,
-    resolver: Resolver = system_resolver,
-    *,
-    timeout: httpx.Timeout | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> httpx.AsyncClient:
-    """An httpx client for code we do not control (SDKs): every connection it
-    makes goes through the policy, environment proxies are ignored, and it
-    does not follow redirects on its own."""
-    return httpx.AsyncClient(
-        transport=transport or PinnedTransport(PinnedNetworkBackend(policy, resolver)),
-        trust_env=False,
-        follow_redirects=False,
-        timeout=timeout or httpx.Timeout(None, connect=10.0),
-    )

@@ -9,22 +9,17 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, fields
-from datetime import datetime, timezone
+from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
+from .events import LiveEvent, OnEvent, StreamEvent
 from .formats import BodyDecoder
 from .policy import OutboundPolicy, Resolver, Target, TargetRefused, TargetUnresolvable, check_target
 from .record import SECRET_PLACEHOLDER, Ending, Event, Hop, Read, Record, pick_headers_that_matter, redact_url
 from .spec import Limits, ProbeSpec
 
 logger = logging.getLogger(__name__)
-EVENT_FIELDS = tuple(field.name for field in fields(Event))
-
-# Called with a JSON-ready dict for each request/response/chunk/event/end as
-# it happens; may be a plain function or a coroutine function.
-OnEvent = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 
 class LimitReached(Exception):
@@ -38,14 +33,15 @@ class LimitReached(Exception):
 
 class Recorder:
     """Builds a Record as things happen, enforces the count limits, and tells
-    the listener about each step."""
+    the listener about each step, as live events of the lane it is told."""
 
-    def __init__(self, spec: ProbeSpec, limits: Limits, on_event: OnEvent | None) -> None:
+    def __init__(self, spec: ProbeSpec, limits: Limits, on_event: OnEvent | None, lane: str = "stream") -> None:
         self.started = time.monotonic()
         self.limits = limits
+        self.lane = lane
         self.record = Record(
             request=spec.request_info(),
-            started_at=datetime.now(timezone.utc).isoformat(),
+            started_at=datetime.now(UTC).isoformat(),
             started_monotonic=self.started,
             format=spec.format,
         )
@@ -64,7 +60,7 @@ class Recorder:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    async def emit(self, payload: dict[str, Any]) -> None:
+    async def emit(self, payload: LiveEvent) -> None:
         if self._on_event is None:
             return
         try:
@@ -74,22 +70,24 @@ class Recorder:
         except Exception:
             # A broken listener (a closed browser socket) must not lose the run.
             self.record.facts["listener_errors"] = self.record.facts.get("listener_errors", 0) + 1
-            logger.warning("probe listener failed on a %s event", payload.get("type"), exc_info=True)
+            logger.warning("probe listener failed on a %s event", payload["type"], exc_info=True)
 
     async def start(self) -> None:
-        await self.emit({"type": "request", "t": 0.0, "request": asdict(self.record.request)})
+        await self.emit({"type": "request", "t": 0.0, "stream": self.lane, "request": asdict(self.record.request)})
 
     async def add_hop(self, url: str, target: Target) -> None:
         self.record.hops.append(Hop(url=redact_url(url), addresses=list(target.addresses)))
         await self.emit(
-            {"type": "resolved", "t": self.elapsed(), "host": target.host, "addresses": list(target.addresses)}
+            {"type": "resolved", "t": self.elapsed(), "stream": self.lane, "host": target.host,
+             "addresses": list(target.addresses)}
         )
 
     async def note_redirect(self, status: int, location: str) -> None:
         if self.record.hops:
             self.record.hops[-1].status = status
             self.record.hops[-1].location = redact_url(location)
-        await self.emit({"type": "redirect", "t": self.elapsed(), "status": status, "location": redact_url(location)})
+        await self.emit({"type": "redirect", "t": self.elapsed(), "stream": self.lane, "status": status,
+                         "location": redact_url(location)})
 
     async def set_response(self, status: int, http_version: str, headers: Any) -> None:
         record = self.record
@@ -103,6 +101,7 @@ class Recorder:
             {
                 "type": "response",
                 "t": record.time_to_headers,
+                "stream": self.lane,
                 "status": status,
                 "http_version": http_version,
                 "headers": dict(record.headers),
@@ -115,7 +114,8 @@ class Recorder:
         self._raw_bytes += size
         self.record.reads.append(Read(t=t, size=size))
         if self._on_event is not None:
-            await self.emit({"type": "chunk", "t": t, "size": size, "index": len(self.record.reads) - 1})
+            await self.emit({"type": "chunk", "t": t, "stream": self.lane, "size": size,
+                             "index": len(self.record.reads) - 1})
         if self._raw_bytes > self.limits.max_bytes:
             raise LimitReached("bytes", f"more than {self.limits.max_bytes} bytes arrived")
         if len(self.record.reads) >= self.limits.max_reads:
@@ -141,10 +141,23 @@ class Recorder:
             self.record.events.append(event)
             if event.kind == "terminal":
                 self.terminal_seen = True
-            if self._on_event is not None:
-                # A shallow copy: this runs for every event of a flood, and asdict's deep
-                # copy cost more than parsing the event did.
-                await self.emit({"type": "event", **{name: getattr(event, name) for name in EVENT_FIELDS}})
+            await self.emit(self._live(event))
+
+    def _live(self, event: Event) -> StreamEvent:
+        """Built field by field: this runs for every event of a flood, and a generic
+        conversion (asdict's deep copy) cost more than parsing the event did."""
+        live: StreamEvent = {"type": "event", "kind": event.kind, "t": event.t, "stream": self.lane}
+        if event.text:
+            live["text"] = event.text
+        if event.finish_reason is not None:
+            live["finish_reason"] = event.finish_reason
+        if event.name is not None:
+            live["name"] = event.name
+        if event.detail is not None:
+            live["detail"] = event.detail
+        if event.usage is not None:
+            live["usage"] = event.usage
+        return live
 
     def _blank_secrets(self, events: list[Event]) -> None:
         """A server that echoes the request (an echo endpoint, a debug error page) would
@@ -183,8 +196,12 @@ class Recorder:
         if self._forced_ending is not None:
             forced_kind, forced_reason = self._forced_ending
             kind, reason = forced_kind, f"{forced_reason}; {reason}" if reason else forced_reason
-        self.record.ending = Ending(kind=kind, t=self.elapsed(), reason=reason, limit=limit)
-        await self.emit({"type": "end", **asdict(self.record.ending)})
+        ending = self.record.ending = Ending(kind=kind, t=self.elapsed(), reason=reason, limit=limit)
+        if limit is None:
+            await self.emit({"type": "end", "kind": kind, "t": ending.t, "stream": self.lane, "reason": reason})
+        else:
+            await self.emit({"type": "end", "kind": kind, "t": ending.t, "stream": self.lane, "reason": reason,
+                             "limit": limit})
 
     async def end_body(self, reason_if_clean: str = "") -> None:
         if self.terminal_seen:

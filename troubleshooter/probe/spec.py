@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .formats import FORMATS
 from .policy import TargetRefused, split_url
-from .record import SECRET_PLACEHOLDER, RequestInfo, looks_secret_query_name, is_secret_header_name, redact_url
+from .record import SECRET_PLACEHOLDER, RequestInfo, is_secret_header_name, looks_secret_query_name, redact_url
 
 MEBIBYTE = 1024 * 1024
 
@@ -121,13 +121,37 @@ class Limits:
     after_terminal_seconds: float = 2.0
 
 
+# RFC 9110's token characters: what a header name may be made of.
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+MAX_HEADER_NAME_CHARS = 200
+MAX_HEADER_VALUE_CHARS = 8000
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why a header cannot be sent as given, in words a user can act on (None if it can).
+    The one rule for headers, whether they come from the web form or the command line."""
+    if not name:
+        return "A header needs a name, like X-Request-Id."
+    if len(name) > MAX_HEADER_NAME_CHARS or not set(name) <= _TOKEN_CHARS:
+        return "A header name is one word of letters, digits and dashes, like X-Request-Id."
+    if len(value) > MAX_HEADER_VALUE_CHARS:
+        return f"A header value is at most {MAX_HEADER_VALUE_CHARS} characters."
+    if any(ord(ch) < 32 and ch != "\t" or ord(ch) == 127 for ch in value):
+        return "A header value fits on one line, without control characters."
+    return None
+
+
+def url_problems(url: str) -> list[str]:
+    try:
+        split_url(url)
+    except TargetRefused as refused:
+        return [refused.reason]
+    return []
+
+
 def spec_problems(spec: ProbeSpec) -> list[str]:
     """What is wrong with a spec, in words a user can act on (empty if fine)."""
-    problems: list[str] = []
-    try:
-        split_url(spec.url)
-    except TargetRefused as refused:
-        problems.append(refused.reason)
+    problems = url_problems(spec.url)
     if spec.format not in FORMATS:
         problems.append(f"unknown format '{spec.format}': one of {', '.join(FORMATS)}")
     if not spec.method.isalpha():
@@ -140,6 +164,7 @@ def spec_problems(spec: ProbeSpec) -> list[str]:
         except (TypeError, ValueError) as error:
             problems.append(f"the body cannot be sent as JSON: {error}")
     for header in spec.headers:
-        if not header.name or any(ch in header.name for ch in " :\r\n\t") or any(ch in header.value for ch in "\r\n"):
-            problems.append(f"invalid header '{header.name[:40]}'")
+        problem = header_problem(header.name, header.value)
+        if problem:
+            problems.append(f"header '{header.name[:40]}': {problem}")
     return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
     ConnectionClosed,

@@ -17,10 +17,11 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from troubleshooter.models import Run, RunEvents
+from troubleshooter.probe.events import LiveEvent
 
 from . import executor, rendering
 from .live import LiveState
+from .models import Run, RunEvents
 
 MIN_INTERVAL = 0.1
 # Past this many viewers in one process, each gets fewer updates a second, so rendering
@@ -43,13 +44,13 @@ def load_run(run_id: uuid.UUID) -> Run | None:
     return executor.settle_if_stale(run) if run is not None else None
 
 
-async def events_after(run_id: uuid.UUID, seq: int) -> list[dict[str, Any]]:
+async def events_after(run_id: uuid.UUID, seq: int) -> list[LiveEvent]:
     recent = executor.recent_events(run_id, seq)
     return recent if recent is not None else await stored_events_after(run_id, seq)
 
 
 @database_sync_to_async
-def stored_events_after(run_id: uuid.UUID, seq: int) -> list[dict[str, Any]]:
+def stored_events_after(run_id: uuid.UUID, seq: int) -> list[LiveEvent]:
     batches = RunEvents.objects.filter(run_id=run_id, last_seq__gt=seq).order_by("first_seq")
     return [event for batch in batches.values_list("events", flat=True) for event in batch if event["seq"] > seq]
 
@@ -74,7 +75,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.run = run
         self.group = executor.group_name(run.pk)
         self.sent_seq = _after(self.scope.get("query_string", b""))
-        self.state = LiveState(rendering.lane_labels(run.plan))
+        self.state = LiveState(run.lane_labels())
         self.last_sent = 0.0
         self.flush_later: asyncio.Task[None] | None = None
         self.finished = False

@@ -26,9 +26,11 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
-from troubleshooter.models import Run, RunEvents
-from troubleshooter.outbound import outbound_policy
-from troubleshooter.probe.experiments import Experiment, run_experiment
+from troubleshooter.probe import Experiment, run_experiment
+from troubleshooter.probe.events import LiveEvent
+
+from .models import Run, RunEvents
+from .outbound import outbound_policy
 
 logger = logging.getLogger(__name__)
 
@@ -44,14 +46,12 @@ HEARTBEAT_SECONDS = 5.0
 STALE_AFTER = timedelta(seconds=30)
 
 
-
 def group_name(run_id: uuid.UUID) -> str:
     return f"run.{run_id.hex}"
 
 
 def control_group_name(run_id: uuid.UUID) -> str:
     return f"run.{run_id.hex}.control"
-
 
 
 @dataclass
@@ -70,10 +70,10 @@ class _Handle:
 
 
 _running: dict[uuid.UUID, _Handle] = {}
-_recent: dict[uuid.UUID, deque[dict[str, Any]]] = {}
+_recent: dict[uuid.UUID, deque[LiveEvent]] = {}
 
 
-def recent_events(run_id: uuid.UUID, after: int) -> list[dict[str, Any]] | None:
+def recent_events(run_id: uuid.UUID, after: int) -> list[LiveEvent] | None:
     """The stored events after `after`, if this process still holds all of them."""
     recent = _recent.get(run_id)
     if recent is None or (recent and recent[0]["seq"] > after + 1):
@@ -109,23 +109,23 @@ async def request_cancel(run_id: uuid.UUID) -> None:
 
 
 class EventWriter:
-    """Numbers the engine's events and writes them in batches."""
+    """Numbers the experiment's live events and writes them in batches."""
 
     def __init__(self, run_id: uuid.UUID) -> None:
         self.run_id = run_id
         self.started = time.monotonic()
         self.seq = 0
-        self.pending: list[dict[str, Any]] = []
+        self.pending: list[LiveEvent] = []
         self.last_write = self.started
         self.layer = get_channel_layer()
 
-    def add(self, payload: dict[str, Any]) -> None:
+    def add(self, event: LiveEvent) -> None:
+        # Stamped in place: each event is a fresh dict that nobody else holds.
         self.seq += 1
-        item = {key: value for key, value in payload.items() if value is not None}
-        item["seq"] = self.seq
-        if item.get("type") == "request":
-            item["at"] = round(time.monotonic() - self.started, 6)
-        self.pending.append(item)
+        event["seq"] = self.seq
+        if event["type"] == "request":
+            event["at"] = round(time.monotonic() - self.started, 6)
+        self.pending.append(event)
 
     async def flush(self) -> None:
         if not self.pending and time.monotonic() - self.last_write < HEARTBEAT_SECONDS:
@@ -157,7 +157,7 @@ class EventWriter:
 
 
 @database_sync_to_async
-def save_batch(run_id: uuid.UUID, batch: list[dict[str, Any]]) -> None:
+def save_batch(run_id: uuid.UUID, batch: list[LiveEvent]) -> None:
     now = timezone.now()
     with transaction.atomic():
         if batch:
@@ -191,12 +191,18 @@ async def _listen_for_cancel(run_id: uuid.UUID) -> None:
         await layer.group_discard(control_group_name(run_id), channel)
 
 
+async def _report(experiment: Experiment, writer: EventWriter) -> dict[str, Any]:
+    report = await run_experiment(experiment, outbound_policy(), writer.add)
+    # Copying every read and event into plain data grows with the stream: off the loop too.
+    return await asyncio.to_thread(report.to_json)
+
+
 async def execute(run_id: uuid.UUID, experiment: Experiment) -> None:
     handle = _running.setdefault(run_id, _Handle())
     writer = EventWriter(run_id)
     flusher = asyncio.create_task(writer.keep_flushing())
     listener = asyncio.create_task(_listen_for_cancel(run_id))
-    inner = handle.experiment_task = asyncio.create_task(run_experiment(experiment, outbound_policy(), writer.add))
+    inner = handle.experiment_task = asyncio.create_task(_report(experiment, writer))
     if handle.cancelled:  # asked before the experiment existed
         inner.cancel()
     report: dict[str, Any] | None = None

@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.conf import settings
 
-from troubleshooter.probe import FORMATS, HeaderSpec, Limits, ProbeSpec, spec_problems
-from troubleshooter.probe.concurrency import MAX_PARALLEL
-from troubleshooter.probe.experiments import KINDS, Experiment
-from troubleshooter.probe.record import (
-    SECRET_PLACEHOLDER,
-    is_secret_header_name,
-    redact_url,
+from troubleshooter.probe import FORMATS, KINDS, Experiment, HeaderSpec, Limits, ProbeSpec, spec_problems
+from troubleshooter.probe.parallel import MAX_PARALLEL
+from troubleshooter.probe.record import SECRET_PLACEHOLDER, is_secret_header_name, redact_url
+from troubleshooter.probe.spec import (
+    MAX_HEADER_NAME_CHARS,
+    MAX_HEADER_VALUE_CHARS,
+    header_problem,
+    url_problems,
 )
 from troubleshooter.vocabulary import FRAMEWORK_IDS
 
 MAX_HEADER_ROWS = 20
 DEFAULT_HEADER_ROWS = 3
+HEADER_PREFIX = "header"
 MAX_BODY_CHARS = 100_000
 WEB_LIMITS = {"max_bytes": 10 * 1024 * 1024, "max_events": 50_000, "max_reads": 50_000}
 FORMAT_LABELS = {
@@ -37,74 +38,95 @@ FORMAT_LABELS = {
     "text": "Raw chunked text",
     "websocket": "WebSocket",
 }
+# A kind's settings that may be left blank; the others are required when that kind is chosen.
+OPTIONAL_SETTINGS = frozenset({"prompt"})
 
 
-@dataclass(frozen=True)
-class Demo:
-    slug: str
-    title: str
-    expect: str  # what the verdict should say, so people learn to read it
-    path: str
-    kind: str = "single"
-    method: str = "GET"
-    body: str = ""
-    format: str = "auto"
-    compare_path: str = ""
-    concurrency: int = 5
-    scheme: str = "http"
+class HeaderForm(forms.Form):
+    """One header row; a row left blank is skipped."""
+
+    name = forms.CharField(
+        required=False, max_length=MAX_HEADER_NAME_CHARS,
+        widget=forms.TextInput(attrs={"placeholder": "Name, e.g. Authorization", "autocomplete": "off",
+                                      "spellcheck": "false"}),
+    )
+    value = forms.CharField(
+        required=False, max_length=MAX_HEADER_VALUE_CHARS,
+        widget=forms.TextInput(attrs={"placeholder": "Value", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    secret = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_secret:
+            # A secret value is never sent back to a browser, not even to the page that typed it.
+            self.fields["value"].widget = forms.PasswordInput(
+                render_value=False, attrs=self.fields["value"].widget.attrs
+            )
+
+    def _raw(self, field: str) -> str:
+        if self.is_bound:
+            return str(self.data.get(self.add_prefix(field), "")).strip()
+        return str(self.initial.get(field, "") or "")
+
+    @property
+    def is_secret(self) -> bool:
+        """Ticked, or a credential by its name (Authorization, X-Api-Key...)."""
+        ticked = bool(self.data.get(self.add_prefix("secret"))) if self.is_bound else bool(self.initial.get("secret"))
+        return ticked or is_secret_header_name(self._raw("name"))
+
+    @property
+    def has_secret_value(self) -> bool:
+        return self.is_secret and bool(self._raw("value"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        name, value = cleaned.get("name", ""), cleaned.get("value", "")
+        if name or value:
+            problem = header_problem(name, value)
+            if problem:
+                raise forms.ValidationError(problem)
+        return cleaned
+
+    def header(self) -> HeaderSpec | None:
+        name, value = self.cleaned_data.get("name", ""), self.cleaned_data.get("value", "")
+        return HeaderSpec(name, value, secret=self.is_secret) if name else None
 
 
-_CHAT_BODY = json.dumps({"model": "lab-model", "stream": True, "messages": [{"role": "user", "content": "Hello"}]})
-_ANTHROPIC_BODY = json.dumps(
-    {"model": "lab-model", "max_tokens": 256, "stream": True, "messages": [{"role": "user", "content": "Hello"}]}
+class BaseHeaderFormSet(forms.BaseFormSet):
+    def headers(self) -> tuple[HeaderSpec, ...]:
+        return tuple(header for form in self.forms if (header := form.header()) is not None)
+
+    @property
+    def secret_values_dropped(self) -> bool:
+        return self.is_bound and any(form.has_secret_value for form in self.forms)
+
+
+HeaderFormSet = forms.formset_factory(
+    HeaderForm, formset=BaseHeaderFormSet, extra=0, max_num=MAX_HEADER_ROWS, validate_max=True,
+    absolute_max=MAX_HEADER_ROWS,
 )
 
-DEMOS: tuple[Demo, ...] = (
-    Demo("healthy", "A healthy SSE stream", "healthy", "/lab/sse/healthy/?chunks=40&delay=0.05"),
-    Demo("buffered", "A proxy that buffers", "buffered, proxy-buffering", "/lab/sse/buffered/?chunks=40&delay=0.05"),
-    Demo("idle-cut", "A silence, then a cut", "cut-off, idle-timeout", "/lab/sse/idle-cut/?chunks=8&delay=0.1&gap=3"),
-    Demo("hard-cut", "A hard limit on total time", "cut-off", "/lab/sse/hard-cut/?at=3&delay=0.1"),
-    Demo("no-terminal", "No terminal event", "cut-off", "/lab/sse/no-terminal/?chunks=20&delay=0.05"),
-    Demo("gzip", "A gzip member per chunk", "cut-off, per-chunk-compression", "/lab/sse/gzip/?chunks=20&delay=0.05"),
-    Demo("content-length", "A Content-Length that lies", "cut-off, content-length-mismatch",
-         "/lab/content-length-mismatch/?chunks=20&delay=0.05"),
-    Demo("openai", "OpenAI-compatible chat", "healthy", "/lab/openai/healthy/v1/chat/completions?chunks=30&delay=0.05",
-         method="POST", body=_CHAT_BODY, format="openai"),
-    Demo("openai-length", "The model hits max_tokens", "truncated-by-model, token-limit",
-         "/lab/openai/length/v1/chat/completions?chunks=30&delay=0.05", method="POST", body=_CHAT_BODY, format="openai"),
-    Demo("openai-error", "An error mid-stream", "upstream-error",
-         "/lab/openai/error/v1/chat/completions?chunks=30&delay=0.05", method="POST", body=_CHAT_BODY, format="openai"),
-    Demo("anthropic", "Anthropic messages", "healthy", "/lab/anthropic/v1/messages?chunks=30&delay=0.05",
-         method="POST", body=_ANTHROPIC_BODY, format="anthropic"),
-    Demo("ndjson", "Newline-delimited JSON", "healthy", "/lab/ndjson/?chunks=30&delay=0.05"),
-    Demo("websocket", "A WebSocket stream", "healthy", "/lab/ws/?chunks=30&delay=0.05", format="websocket",
-         scheme="ws"),
-    Demo("parallel", "Five streams at once", "healthy, in parallel",
-         "/lab/openai/healthy/v1/chat/completions?chunks=20&delay=0.05", kind="parallel", method="POST",
-         body=_CHAT_BODY, format="openai"),
-    Demo("compare", "Direct vs a buffering proxy", "the second lane buffered", "/lab/sse/healthy/?chunks=30&delay=0.05",
-         kind="compare", compare_path="/lab/sse/buffered/?chunks=30&delay=0.05"),
-)
-DEMOS_BY_SLUG = {demo.slug: demo for demo in DEMOS}
 
-
-def demo_initial(demo: Demo, origin: str) -> dict[str, Any]:
-    """Form data for a demo, with the lab's URLs on this server (`origin` like http://host:port)."""
-    base = origin.replace("http", demo.scheme, 1) if demo.scheme == "ws" else origin
-    return {
-        "kind": demo.kind,
-        "url": base + demo.path,
-        "method": demo.method,
-        "format": demo.format,
-        "body": demo.body,
-        "body_kind": "json",
-        "compare_url": origin + demo.compare_path if demo.compare_path else "",
-        "concurrency": demo.concurrency,
-    }
+def header_formset(data: Mapping[str, Any] | None = None, initial: list[dict[str, Any]] | None = None,
+                   rows: int = DEFAULT_HEADER_ROWS) -> BaseHeaderFormSet:
+    """The header rows: as submitted, or `initial` ones padded with blank rows to `rows`."""
+    if data is not None:
+        management = f"{HEADER_PREFIX}-TOTAL_FORMS"
+        if management not in data:
+            # Posted without any header rows (a script, a saved request): no headers.
+            data = {**data, management: "0", f"{HEADER_PREFIX}-INITIAL_FORMS": "0"}
+        return HeaderFormSet(data, prefix=HEADER_PREFIX)
+    initial = list(initial or [])
+    formset = HeaderFormSet(prefix=HEADER_PREFIX, initial=initial)
+    formset.extra = max(0, min(rows, MAX_HEADER_ROWS) - len(initial))
+    return formset
 
 
 class RunForm(forms.Form):
-    kind = forms.ChoiceField(choices=list(KINDS.items()), initial="single", widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        choices=[(kind.id, kind.title) for kind in KINDS.values()], initial="single", widget=forms.RadioSelect
+    )
     url = forms.CharField(
         max_length=2048, label="Endpoint URL",
         widget=forms.URLInput(attrs={"placeholder": "https://your-app.example/chat/stream", "autocomplete": "off",
@@ -116,9 +138,17 @@ class RunForm(forms.Form):
                            "spellcheck": "false"}))
     body_kind = forms.ChoiceField(choices=[("json", "JSON"), ("text", "Text")], initial="json", label="Body is")
     total_seconds = forms.FloatField(initial=60, label="Stop after (seconds)")
-    concurrency = forms.IntegerField(min_value=1, max_value=MAX_PARALLEL, initial=5, label="Streams at once")
-    compare_url = forms.CharField(required=False, max_length=2048, label="The same endpoint through the proxy",
-                                  widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    concurrency = forms.IntegerField(
+        min_value=1, max_value=MAX_PARALLEL, initial=5, label="Streams at once",
+        help_text="The same request this many times at once, after one alone as a baseline. "
+                  "Shows streams that queue behind each other.",
+    )
+    compare_url = forms.CharField(
+        required=False, max_length=2048, label="The same endpoint through the proxy",
+        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="The same endpoint reached through your proxy, load balancer or CDN. "
+                  "The first URL should reach the app directly.",
+    )
     model = forms.CharField(required=False, max_length=200, initial="gpt-4o-mini")
     prompt = forms.CharField(required=False, max_length=2000, initial="Count from 1 to 30, one number per line.")
     known_timeouts = forms.CharField(
@@ -131,67 +161,82 @@ class RunForm(forms.Form):
     )
     walk = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, framework_names: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, framework_names: Mapping[str, str] | None = None,
+                 header_rows: list[dict[str, Any]] | None = None, blank_rows: int = DEFAULT_HEADER_ROWS,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if framework_names:
             self.fields["framework"].choices = [("", "Not chosen"), *framework_names.items()]
         self.fields["total_seconds"].validators.append(_between(1, settings.RUNS_MAX_SECONDS))
-        self.header_rows: list[dict[str, Any]] = []
-        self.headers: tuple[HeaderSpec, ...] = ()
-        self.secret_values_dropped = False
+        self.header_formset = header_formset(self.data if self.is_bound else None, header_rows, blank_rows)
         self.experiment: Experiment | None = None
 
-    # The concurrency, comparison and LangChain fields only matter for their own kind.
-    def _kind(self) -> str:
-        return str(self.data.get("kind") or "single") if self.is_bound else "single"
+    def chosen_kind(self) -> str:
+        kind = str(self.data.get("kind") or "single") if self.is_bound else str(self.initial.get("kind") or "single")
+        return kind if kind in KINDS else "single"
+
+    def setting_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """Each kind's own settings, to be shown only while that kind is chosen."""
+        return [(kind.id, [self[name] for name in kind.settings]) for kind in KINDS.values() if kind.settings]
 
     def full_clean(self) -> None:
         if self.is_bound:
-            kind = self._kind()
-            self.fields["concurrency"].required = kind == "parallel"
-            self.fields["compare_url"].required = kind == "compare"
-            self.fields["model"].required = kind == "langchain"
+            # A kind's settings are required only when that kind is chosen.
+            chosen = KINDS[self.chosen_kind()]
+            for kind in KINDS.values():
+                for name in kind.settings:
+                    self.fields[name].required = name in chosen.settings and name not in OPTIONAL_SETTINGS
         super().full_clean()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        self.header_rows, self.headers = self._clean_headers()
+        if not self.header_formset.is_valid():
+            self.add_error(None, "Some headers need fixing.")
         if self.errors:
             return cleaned
         body, text_body = self._clean_body(cleaned)
         spec = ProbeSpec(
-            url=cleaned["url"].strip(),
+            url=cleaned["url"],
             method=cleaned["method"],
-            headers=self.headers,
+            headers=self.header_formset.headers(),
             json_body=body,
             text_body=text_body,
             format=cleaned["format"],
         )
         for problem in spec_problems(spec):
-            self.add_error("url" if "URL" in problem or "address" in problem or "scheme" in problem else None, problem)
-        compare_url = (cleaned.get("compare_url") or "").strip()
-        if cleaned["kind"] == "parallel" and (cleaned.get("concurrency") or 0) < 2:
-            self.add_error("concurrency", "Run at least 2 streams at once.")
-        if cleaned["kind"] == "compare":
-            for problem in spec_problems(ProbeSpec(url=compare_url)):
-                self.add_error("compare_url", problem)
+            self.add_error(None, problem)
         if self.errors:
             return cleaned
         self.experiment = Experiment(
-            kind=cleaned["kind"],
+            kind=KINDS[cleaned["kind"]],
             spec=spec,
             limits=Limits(total_seconds=cleaned["total_seconds"], headers_seconds=min(30.0, cleaned["total_seconds"]),
                           **WEB_LIMITS),
             concurrency=cleaned.get("concurrency") or 1,
-            compare_url=compare_url,
+            compare_url=cleaned.get("compare_url") or "",
             model=(cleaned.get("model") or "").strip(),
             prompt=(cleaned.get("prompt") or "").strip() or "Hello",
-            api_key=_bearer_token(self.headers),
+            api_key=_bearer_token(spec.headers),
             known_timeouts=self._known_timeouts(cleaned),
         )
+        settings_of_kind = self.experiment.kind.settings
         for problem in self.experiment.problems():
-            self.add_error(None, problem)
+            # A kind with one setting has problems only with that setting: show them on it.
+            self.add_error(settings_of_kind[0] if len(settings_of_kind) == 1 else None, problem)
         return cleaned
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"].strip()
+        for problem in url_problems(url):
+            raise forms.ValidationError(problem)
+        return url
+
+    def clean_compare_url(self) -> str:
+        url = (self.cleaned_data.get("compare_url") or "").strip()
+        if url and "compare_url" in KINDS[self.chosen_kind()].settings:
+            for problem in url_problems(url):
+                raise forms.ValidationError(problem)
+        return url
 
     def _clean_body(self, cleaned: dict[str, Any]) -> tuple[Any, str | None]:
         raw = cleaned.get("body") or ""
@@ -225,59 +270,29 @@ class RunForm(forms.Form):
             values.append(value)
         return tuple(values)
 
-    def _clean_headers(self) -> tuple[list[dict[str, Any]], tuple[HeaderSpec, ...]]:
-        """Header rows come as header-N-name / -value / -secret; blank rows are skipped."""
-        rows: list[dict[str, Any]] = []
-        headers: list[HeaderSpec] = []
-        count = _row_count(self.data.get("header_rows"))
-        for index in range(count):
-            name = str(self.data.get(f"header-{index}-name", "")).strip()
-            value = str(self.data.get(f"header-{index}-value", "")).strip()
-            secret = bool(self.data.get(f"header-{index}-secret")) or is_secret_header_name(name)
-            row = {"index": index, "name": name, "value": value, "secret": secret, "error": ""}
-            rows.append(row)
-            if not name and not value:
-                continue
-            if not name or any(ch in name for ch in " :\r\n\t") or len(name) > 200:
-                row["error"] = "A header name has no spaces or colons, like X-Request-Id."
-            elif any(ch in value for ch in "\r\n") or len(value) > 8000:
-                row["error"] = "A header value fits on one line."
-            else:
-                headers.append(HeaderSpec(name, value, secret=secret))
-        if any(row["error"] for row in rows):
-            self.add_error(None, "Some headers need fixing.")
-        return rows, tuple(headers)
-
-    def rows_for_display(self) -> list[dict[str, Any]]:
-        """Header rows to render again, secret values left out: they never go back to a page."""
-        rows = [dict(row) for row in self.header_rows] or [
-            {"index": index, "name": "", "value": "", "secret": False, "error": ""}
-            for index in range(DEFAULT_HEADER_ROWS)
-        ]
-        for row in rows:
-            if row["secret"] and row["value"]:
-                row["value"] = ""
-                self.secret_values_dropped = True
-        return rows
+    @property
+    def secret_values_dropped(self) -> bool:
+        return self.header_formset.secret_values_dropped
 
     def plan(self) -> dict[str, Any]:
         """What is stored with the run: everything needed to show it and run it again,
         except secret values."""
+        assert self.experiment is not None
         cleaned = self.cleaned_data
         return {
             "kind": cleaned["kind"],
-            "url": redact_url(cleaned["url"].strip()),
+            "url": redact_url(cleaned["url"]),
             "method": cleaned["method"],
             "format": cleaned["format"],
             "body": cleaned.get("body") or "",
             "body_kind": cleaned.get("body_kind") or "json",
             "headers": [
                 {"name": h.name, "value": SECRET_PLACEHOLDER if h.is_secret else h.value, "secret": h.is_secret}
-                for h in self.headers
+                for h in self.experiment.spec.headers
             ],
             "total_seconds": cleaned["total_seconds"],
             "concurrency": cleaned.get("concurrency") or 1,
-            "compare_url": redact_url((cleaned.get("compare_url") or "").strip()),
+            "compare_url": redact_url(cleaned.get("compare_url") or ""),
             "model": cleaned.get("model") or "",
             "prompt": cleaned.get("prompt") or "",
             "known_timeouts": cleaned.get("known_timeouts") or "",
@@ -294,13 +309,6 @@ def _between(low: float, high: float) -> Any:
     return check
 
 
-def _row_count(raw: Any) -> int:
-    try:
-        return max(DEFAULT_HEADER_ROWS, min(int(raw), MAX_HEADER_ROWS))
-    except (TypeError, ValueError):
-        return DEFAULT_HEADER_ROWS
-
-
 def _bearer_token(headers: tuple[HeaderSpec, ...]) -> str:
     for header in headers:
         if header.name.lower() == "authorization" and header.value.lower().startswith("bearer "):
@@ -311,12 +319,9 @@ def _bearer_token(headers: tuple[HeaderSpec, ...]) -> str:
 def initial_from_plan(plan: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Form data to run a stored plan again, and its header rows (secret values blank)."""
     rows = [
-        {"index": index, "name": header["name"], "value": "" if header["secret"] else header["value"],
-         "secret": header["secret"], "error": ""}
-        for index, header in enumerate(plan.get("headers", []))
+        {"name": header["name"], "value": "" if header["secret"] else header["value"], "secret": header["secret"]}
+        for header in plan.get("headers", [])
     ]
-    while len(rows) < DEFAULT_HEADER_ROWS:
-        rows.append({"index": len(rows), "name": "", "value": "", "secret": False, "error": ""})
     initial = {key: value for key, value in plan.items() if key != "headers"}
     return initial, rows
 
@@ -332,8 +337,9 @@ def plan_as_data(plan: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     data = {key: str(value) for key, value in plan.items() if key != "headers"}
     headers = plan.get("headers", [])
-    data["header_rows"] = str(len(headers))
+    data[f"{HEADER_PREFIX}-TOTAL_FORMS"] = str(len(headers))
+    data[f"{HEADER_PREFIX}-INITIAL_FORMS"] = "0"
     for index, header in enumerate(headers):
-        data[f"header-{index}-name"] = header["name"]
-        data[f"header-{index}-value"] = header["value"]
+        data[f"{HEADER_PREFIX}-{index}-name"] = header["name"]
+        data[f"{HEADER_PREFIX}-{index}-value"] = header["value"]
     return data

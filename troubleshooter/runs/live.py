@@ -4,10 +4,9 @@ Plain Python, no Django: the page, the websocket consumer and the finished perma
 fold the same events into a LiveState and draw it the same way, so a viewer who joins late
 sees exactly what one who watched from the start sees.
 
-Event payloads are the engine's live events (request, resolved, response, chunk, event,
-end...) with two fields added by the run's writer: `seq`, their number in the run, and
-`stream`, the lane they belong to; a lane's `request` event also carries `at`, the seconds
-since the run started, so that lanes that start later are drawn later.
+The events are the experiment's live events as `troubleshooter.probe.events` describes
+them, numbered by the run's writer (`seq`); a lane's `request` event carries `at`, the
+seconds since the run started, so that lanes that start later are drawn later.
 """
 
 from __future__ import annotations
@@ -15,7 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
+
+from troubleshooter.probe.events import LiveEvent, StreamEvent
 
 # Text shown per lane; a flood of content past this is counted but not kept for the page.
 MAX_TEXT_CHARS = 100_000
@@ -78,51 +80,48 @@ class LiveState:
         self.lanes: dict[str, Lane] = {label: Lane(label) for label in labels}
         self.last_seq = 0
 
-    def apply(self, payloads: Iterable[dict[str, Any]]) -> None:
-        for payload in payloads:
-            seq = payload.get("seq", 0)
+    def apply(self, events: Iterable[LiveEvent]) -> None:
+        for event in events:
+            seq = event.get("seq", 0)
             if seq <= self.last_seq:
                 continue  # already folded in: replays may overlap what a viewer has
             self.last_seq = seq
-            lane = self._lane(str(payload.get("stream", "stream")))
-            self._apply_one(lane, payload, seq)
+            self._apply_one(self._lane(event["stream"]), event, seq)
 
     def _lane(self, label: str) -> Lane:
         if label not in self.lanes:
             self.lanes[label] = Lane(label)
         return self.lanes[label]
 
-    def _apply_one(self, lane: Lane, payload: dict[str, Any], seq: int) -> None:
-        kind = payload.get("type")
-        if kind == "request":
+    def _apply_one(self, lane: Lane, event: LiveEvent, seq: int) -> None:
+        if event["type"] == "request":
             lane.state = "connecting"
-            lane.start = float(payload.get("at", 0.0))
-        elif kind == "response":
-            lane.status = payload.get("status")
-            headers = payload.get("headers") or {}
-            lane.content_type = str(headers.get("Content-Type", ""))
+            lane.start = event.get("at", 0.0)
+        elif event["type"] == "response":
+            lane.status = event["status"]
+            lane.content_type = event["headers"].get("Content-Type", "")
             lane.state = "receiving"
-        elif kind == "chunk":
-            t, size = float(payload.get("t", 0.0)), int(payload.get("size", 0))
+        elif event["type"] == "chunk":
+            t = event["t"]
             lane.chunks += 1
-            lane.bytes += size
+            lane.bytes += event["size"]
             if lane.first_byte is None:
                 lane.first_byte = t
             lane.arrivals.append((t, lane.bytes))
-        elif kind == "event":
-            self._apply_event(lane, payload, seq)
-        elif kind == "end":
+        elif event["type"] == "event":
+            self._apply_event(lane, event, seq)
+        elif event["type"] == "end":
             lane.state = "ended"
-            lane.ending = str(payload.get("kind", ""))
-            lane.ending_reason = str(payload.get("reason", ""))
-            lane.ended_at = float(payload.get("t", 0.0))
+            lane.ending = event["kind"]
+            lane.ending_reason = event["reason"]
+            lane.ended_at = event["t"]
 
     @staticmethod
-    def _apply_event(lane: Lane, payload: dict[str, Any], seq: int) -> None:
+    def _apply_event(lane: Lane, event: StreamEvent, seq: int) -> None:
         lane.events += 1
-        event_kind = payload.get("kind")
+        event_kind = event["kind"]
         if event_kind == "content":
-            text = str(payload.get("text") or "")
+            text = event.get("text", "")
             lane.content_events += 1
             room = MAX_TEXT_CHARS - lane.text_chars
             if room > 0 and text:
@@ -131,9 +130,9 @@ class LiveState:
         elif event_kind in ("comment", "ping"):
             lane.heartbeats += 1
         elif event_kind == "error":
-            lane.errors.append(str(payload.get("detail") or payload.get("name") or "error"))
+            lane.errors.append(event.get("detail") or event.get("name") or "error")
         elif event_kind == "finish":
-            lane.finish_reason = payload.get("finish_reason")
+            lane.finish_reason = event.get("finish_reason")
 
     @property
     def ordered_lanes(self) -> list[Lane]:
@@ -301,7 +300,7 @@ def _gaps(lane: Lane, lane_end: float | None, marked: float, x_of: Any) -> list[
     if lane_end is not None:
         times.append(lane_end)
     gaps: list[Gap] = []
-    for earlier, later in zip(times, times[1:]):
+    for earlier, later in pairwise(times):
         if later - earlier >= marked:
             x1, x2 = x_of(lane.start + earlier), x_of(lane.start + later)
             gaps.append(Gap(x=x1, width=max(x2 - x1, 1.0), label=f"{later - earlier:.1f} s"))

@@ -13,13 +13,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from troubleshooter.content import get_library
-from troubleshooter.models import Run
-from troubleshooter.probe.experiments import KINDS, Experiment
-from troubleshooter.probe.spec import ProbeSpec
+from troubleshooter.guides.content import get_library
+from troubleshooter.probe.events import LiveEvent
 
 from .forms import plan_as_data
 from .live import LiveState, draw
+from .models import Run
 
 TEXT_PANES = 2
 # Which first answer of the troubleshooter a verdict corresponds to.
@@ -55,15 +54,8 @@ METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def lane_labels(plan: dict[str, Any]) -> list[str]:
-    """The lanes of a stored plan, as its experiment names them."""
-    experiment = Experiment(kind=plan.get("kind", "single"), spec=ProbeSpec(url=""),
-                            concurrency=int(plan.get("concurrency") or 1))
-    return experiment.lane_labels()
-
-
-def state_for(run: Run, events: list[dict[str, Any]]) -> LiveState:
-    state = LiveState(lane_labels(run.plan))
+def state_for(run: Run, events: list[LiveEvent]) -> LiveState:
+    state = LiveState(run.lane_labels())
     state.apply(events)
     return state
 
@@ -119,7 +111,8 @@ def verdict_context(run: Run) -> dict[str, Any] | None:
         }
         for lane in report.get("lanes", [])
     ]
-    walk_params = {"symptom": SYMPTOM_FOR_OUTCOME[report["outcome"]]} if report["outcome"] in SYMPTOM_FOR_OUTCOME else {}
+    symptom = SYMPTOM_FOR_OUTCOME.get(report["outcome"])
+    walk_params = {"symptom": symptom} if symptom else {}
     if framework:
         walk_params = {"framework": framework, **walk_params}
     return {
@@ -129,10 +122,10 @@ def verdict_context(run: Run) -> dict[str, Any] | None:
         "problem_found": report.get("problem_found", False),
         "differences": report.get("differences", []),
         "lanes": lanes,
-        "metric_rows": metric_rows(report["metrics"]) if report["kind"] in ("single", "compare", "langchain") else [],
-        "parallel": report["metrics"] if report["kind"] == "parallel" else None,
+        "metric_rows": metric_rows(report["metrics"]),
+        "overlap": report.get("overlap"),
         "lane_metric_rows": [(lane["label"], metric_rows(lane["metrics"])) for lane in lanes]
-        if report["kind"] in ("compare", "langchain") else [],
+        if len(lanes) > 1 and not report.get("overlap") else [],
         "tree_url": reverse("troubleshoot") + ("?" + urlencode(walk_params) if walk_params else ""),
         "walk_url": reverse("troubleshoot") + "?" + run.walk if run.walk else "",
     }
@@ -153,7 +146,7 @@ def run_context(run: Run, state: LiveState) -> dict[str, Any]:
     lanes = state.ordered_lanes
     return {
         "run": run,
-        "kind_label": KINDS.get(run.kind, run.kind),
+        "kind_label": run.kind_title,
         "state": state,
         "lanes": lanes,
         "panes": [(index, lane) for index, lane in enumerate(lanes[:TEXT_PANES])],
@@ -164,11 +157,6 @@ def run_context(run: Run, state: LiveState) -> dict[str, Any]:
         "ws_url": f"{socket_path(run)}?after={state.last_seq}" if run.is_active else "",
         "again_now": plan_as_data(run.plan) is not None,
     }
-
-
-def render_run(run: Run, state: LiveState) -> str:
-    """The run's whole section of the page, as it stands."""
-    return render_to_string("runs/_run.html", run_context(run, state))
 
 
 def render_update(run: Run, state: LiveState, text_after: int) -> str:

@@ -15,31 +15,26 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
-from troubleshooter.content import get_library
-from troubleshooter.models import Run
-from troubleshooter.probe.experiments import KINDS
+from troubleshooter.guides.content import get_library
+from troubleshooter.lab.demos import DEMOS, DEMOS_BY_SLUG, demo_initial
+from troubleshooter.pages import HtmxHttpRequest
+from troubleshooter.probe import KINDS
+from troubleshooter.probe.events import LiveEvent
 
 from . import executor, rendering
 from .forms import (
-    DEMOS,
-    DEMOS_BY_SLUG,
+    DEFAULT_HEADER_ROWS,
+    HEADER_PREFIX,
     MAX_HEADER_ROWS,
+    HeaderForm,
     RunForm,
-    demo_initial,
     initial_from_plan,
     plan_as_data,
 )
+from .models import Run
 
 HISTORY_LENGTH = 50
-# Causes best measured with more than one stream: the walk's "measure it" link picks the kind.
-PARALLEL_CAUSES = frozenset({"worker-saturation", "blocking-event-loop", "shared-client-race", "multi-worker-routing"})
-COMPARE_CAUSES = frozenset({"proxy-buffering", "compression-buffering"})
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def client_key(request: HttpRequest) -> str:
@@ -52,27 +47,25 @@ def _framework_names() -> dict[str, str]:
     return {fid: framework.name for fid, framework in get_library().frameworks.items()}
 
 
-def _form_page(request: HttpRequest, form: RunForm, status: int = 200, rows: list[dict[str, Any]] | None = None,
-               note: str = "") -> HttpResponse:
+def _form_page(request: HttpRequest, form: RunForm, status: int = 200, note: str = "") -> HttpResponse:
     context = {
         "form": form,
-        "header_rows": rows if rows is not None else form.rows_for_display(),
+        "headers": form.header_formset,
         "max_header_rows": MAX_HEADER_ROWS,
         "demos": DEMOS if settings.LAB_ENABLED else (),
         "note": note,
-        "kinds": KINDS,
+        "secret_values_dropped": form.secret_values_dropped,
     }
-    context["secret_values_dropped"] = form.secret_values_dropped
     return render(request, "runs/new.html", context, status=status)
 
 
-def _initial_from_query(request: HttpRequest) -> tuple[dict[str, Any], list[dict[str, Any]] | None, str]:
+def _initial_from_query(request: HttpRequest) -> tuple[dict[str, Any], list[dict[str, Any]] | None, int, str]:
     """A new form prefilled by a demo, a stored run ("run again") or a troubleshooter walk."""
     query = request.GET
     origin = f"{request.scheme}://{request.get_host()}"
     if query.get("demo") in DEMOS_BY_SLUG and settings.LAB_ENABLED:
         demo = DEMOS_BY_SLUG[query["demo"]]
-        return demo_initial(demo, origin), None, f"Demo: {demo.title}. Expect: {demo.expect}."
+        return demo_initial(demo, origin), None, DEFAULT_HEADER_ROWS, f"Demo: {demo.title}. Expect: {demo.expect}."
     if query.get("again"):
         try:
             run = Run.objects.get(pk=uuid.UUID(query["again"]))
@@ -81,26 +74,25 @@ def _initial_from_query(request: HttpRequest) -> tuple[dict[str, Any], list[dict
         initial, rows = initial_from_plan(run.plan)
         secret = any(row["secret"] for row in rows)
         note = "Secret header values are never stored: type them again." if secret else ""
-        return initial, rows, note
-    rows = None
+        return initial, rows, DEFAULT_HEADER_ROWS, note
+    blank_rows = DEFAULT_HEADER_ROWS
     if query.get("rows", "").isdigit():  # "Add a header" without JavaScript
-        count = max(1, min(int(query["rows"]), MAX_HEADER_ROWS))
-        rows = [{"index": index, "name": "", "value": "", "secret": False, "error": ""} for index in range(count)]
+        blank_rows = max(1, min(int(query["rows"]), MAX_HEADER_ROWS))
     initial: dict[str, Any] = {}
     for key in ("framework", "walk", "url"):
         if query.get(key):
             initial[key] = query[key][:1000]
     if query.get("kind") in KINDS:
         initial["kind"] = query["kind"]
-    return initial, rows, ""
+    return initial, None, blank_rows, ""
 
 
 @require_http_methods(["GET", "POST"])
 async def new_run(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        initial, rows, note = await sync_to_async(_initial_from_query)(request)
-        form = RunForm(initial=initial, framework_names=_framework_names())
-        return await sync_to_async(_form_page)(request, form, rows=rows, note=note)
+        initial, rows, blank_rows, note = await sync_to_async(_initial_from_query)(request)
+        form = RunForm(initial=initial, framework_names=_framework_names(), header_rows=rows, blank_rows=blank_rows)
+        return await sync_to_async(_form_page)(request, form, note=note)
     form = RunForm(request.POST, framework_names=_framework_names())
     if not form.is_valid():
         return await sync_to_async(_form_page)(request, form, status=422)
@@ -133,7 +125,7 @@ async def _launch(form: RunForm, client: str) -> Run:
     return run
 
 
-def _stored_events(run: Run) -> list[dict[str, Any]]:
+def _stored_events(run: Run) -> list[LiveEvent]:
     return [event for batch in run.batches.values_list("events", flat=True) for event in batch]
 
 
@@ -198,7 +190,7 @@ def history(request: HttpRequest) -> HttpResponse:
     runs = list(Run.objects.defer("report", "plan")[:HISTORY_LENGTH])
     for run in runs:
         executor.settle_if_stale(run)
-    return render(request, "runs/history.html", {"runs": runs, "kinds": KINDS})
+    return render(request, "runs/history.html", {"runs": runs})
 
 
 @require_GET
@@ -210,20 +202,8 @@ def header_row(request: HttpRequest) -> HttpResponse:
         index = -1
     if not 0 <= index < MAX_HEADER_ROWS:
         return HttpResponse(status=204)
-    row = {"index": index, "name": "", "value": "", "secret": False, "error": ""}
-    return render(request, "runs/_header_row.html", {"row": row, "next_index": index + 1,
-                                                      "max_header_rows": MAX_HEADER_ROWS})
-
-
-def measure_link(framework: str, walk_query: str, cause_ids: list[str]) -> str:
-    """The troubleshooter's "measure it" link, prefilled from a walk's answers."""
-    kind = "single"
-    if PARALLEL_CAUSES & set(cause_ids[:1]):
-        kind = "parallel"
-    elif COMPARE_CAUSES & set(cause_ids[:1]):
-        kind = "compare"
-    params = {"kind": kind, "walk": walk_query}
-    if framework:
-        params["framework"] = framework
-    return reverse("run-new") + "?" + urlencode(params)
-
+    row = HeaderForm(prefix=f"{HEADER_PREFIX}-{index}")
+    return render(request, "runs/_header_row.html", {
+        "row": row, "row_number": index + 1, "next_index": index + 1, "max_header_rows": MAX_HEADER_ROWS,
+        "header_prefix": HEADER_PREFIX,
+    })

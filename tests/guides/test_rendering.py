@@ -1,0 +1,55 @@
+"""Code and Markdown rendering: highlighted line by line, changed lines found by a diff."""
+
+from __future__ import annotations
+
+from troubleshooter.guides.rendering import (
+    changed_line_numbers,
+    code_pair_views,
+    highlight_lines,
+    lexer_for_language,
+    markdown_to_html,
+)
+
+
+def test_a_multi_line_string_is_split_into_balanced_lines():
+    code = 'x = """first\nsecond\nthird"""\ny = 1'
+    lines = highlight_lines(code, lexer_for_language("python"))
+    assert len(lines) == 4
+    for line in lines:
+        assert line.count("<span") == line.count("</span>")
+    assert "second" in lines[1]
+
+
+def test_blank_lines_are_kept_so_line_numbers_match_the_file():
+    lines = highlight_lines("a = 1\n\n\nb = 2", lexer_for_language("python"))
+    assert len(lines) == 4 and lines[1] == "" and lines[2] == ""
+
+
+def test_code_is_escaped():
+    lines = highlight_lines('s = "<script>"', lexer_for_language("python"))
+    assert "<script>" not in lines[0] and "&lt;script&gt;" in lines[0]
+
+
+def test_changed_lines_are_numbered_on_each_side():
+    before = "a\nb\nc\nd\n"
+    after = "a\nB\nc\nd\ne\n"
+    removed, added = changed_line_numbers(before, after)
+    assert removed == {2}
+    assert added == {2, 5}
+
+
+def test_a_pair_view_marks_lines_removed_from_broken_and_added_in_fixed():
+    broken, fixed = code_pair_views("broken.py", "x = 1\ny = 2\n", "fixed.py", "x = 1\ny = 3\n")
+    assert [line.changed for line in broken.lines] == [False, True]
+    assert [line.changed for line in fixed.lines] == [False, True]
+    assert fixed.language == "python"
+
+
+def test_markdown_does_not_pass_raw_html_through():
+    html = markdown_to_html("Hello <script>alert(1)</script>")
+    assert "<script>" not in html
+
+
+def test_fenced_code_in_markdown_is_highlighted():
+    html = markdown_to_html("```nginx\nproxy_buffering off;\n```")
+    assert 'data-lang="nginx"' in html and "proxy_buffering" in html

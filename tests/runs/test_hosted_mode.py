@@ -1,0 +1,148 @@
+"""The hosted parts for real: PostgreSQL through DATABASE_URL, Redis through REDIS_URL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+
+import httpx
+import psycopg
+import pytest
+import websockets
+
+from tests.support import app_environment, daphne, manage
+
+POSTGRES = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+pytestmark = pytest.mark.hosted
+
+
+@pytest.fixture
+def scratch_database():
+    """A database of its own on the real server, dropped afterwards."""
+    name = f"troubleshooter_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = POSTGRES.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_the_app_migrates_and_stores_feedback_in_postgresql(tmp_path, scratch_database):
+    env = app_environment(tmp_path, DATABASE_URL=scratch_database, REDIS_URL=REDIS)
+    migrate = manage(env, "migrate", "--noinput")
+    assert migrate.returncode == 0, migrate.stderr
+    store = manage(
+        env, "shell", "-v", "0", "-c",
+        "from troubleshooter.guides.models import Feedback;"
+        "Feedback.objects.create(cause_id='idle-timeout', framework_id='langchain', solved=True);"
+        "from django.db import connection; print(connection.vendor, Feedback.objects.count())",
+    )
+    assert store.returncode == 0, store.stderr
+    assert store.stdout.split() == ["postgresql", "1"]
+    with psycopg.connect(scratch_database) as conn:
+        row = conn.execute("SELECT cause_id, framework_id, solved FROM guides_feedback").fetchone()
+    assert row == ("idle-timeout", "langchain", True)
+
+
+def test_the_deploy_check_passes_with_the_hosted_settings(tmp_path, scratch_database):
+    env = app_environment(
+        tmp_path, DATABASE_URL=scratch_database, REDIS_URL=REDIS, SECRET_KEY="k" * 64,
+    )
+    result = manage(env, "check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_messages_cross_the_redis_channel_layer_between_two_layer_instances():
+    from channels_redis.core import RedisChannelLayer
+
+    async def round_trip() -> dict:
+        sender = RedisChannelLayer(hosts=[REDIS])
+        receiver = RedisChannelLayer(hosts=[REDIS])
+        group = f"test-{uuid.uuid4().hex}"
+        channel = await receiver.new_channel()
+        await receiver.group_add(group, channel)
+        await sender.group_send(group, {"type": "run.event", "seq": 7})
+        message = await asyncio.wait_for(receiver.receive(channel), timeout=5)
+        await receiver.group_discard(group, channel)
+        await sender.flush()
+        return message
+
+    assert asyncio.run(round_trip()) == {"type": "run.event", "seq": 7}
+
+
+def test_an_idle_viewer_outlasts_the_redis_clients_default_read_timeout():
+    """redis-py 8 gives up reading after 5 s by default; the layer the settings build must
+    let a viewer wait quietly for longer (a stream with a long silence)."""
+    from troubleshooter.settings import redis_channel_layer
+
+    backend = redis_channel_layer(REDIS)
+
+    async def wait_quietly() -> str:
+        from channels_redis.core import RedisChannelLayer
+
+        quiet = RedisChannelLayer(**backend["CONFIG"])
+        channel = await quiet.new_channel()
+        try:
+            await asyncio.wait_for(quiet.receive(channel), timeout=7)
+        except TimeoutError:
+            return "still waiting"
+        finally:
+            await quiet.flush()
+        return "received"
+
+    assert asyncio.run(wait_quietly()) == "still waiting"
+
+
+def test_a_run_started_on_one_worker_is_watched_and_cancelled_from_another(tmp_path, scratch_database):
+    """Two Daphne workers on one PostgreSQL and one Redis, as a team would host it."""
+    env = app_environment(
+        tmp_path, DATABASE_URL=scratch_database, REDIS_URL=REDIS, LAB_ENABLED="1", PROBE_ALLOW_PRIVATE="1",
+    )
+    assert manage(env, "migrate", "--noinput").returncode == 0
+    with daphne(env, tmp_path / "first.log") as (_first, first_base), \
+            daphne(env, tmp_path / "second.log") as (_second, second_base):
+        async def scenario() -> tuple[list[str], dict]:
+            async with httpx.AsyncClient(base_url=first_base) as client:
+                form = await client.get("/runs/new/")
+                token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+                started = await client.post("/runs/new/", data={
+                    "csrfmiddlewaretoken": token, "kind": "single", "method": "GET", "format": "sse",
+                    "url": f"{first_base}/lab/sse/healthy/?chunks=400&delay=0.05", "body_kind": "json",
+                    "total_seconds": "60", "concurrency": "2", "header-TOTAL_FORMS": "1", "header-INITIAL_FORMS": "0",
+                    "header-0-name": "Authorization", "header-0-value": "Bearer sk-hosted-secret",
+                })
+                assert started.status_code == 302, started.text
+                run_path = started.headers["location"]
+            messages: list[str] = []
+            socket_url = second_base.replace("http", "ws", 1) + run_path + "ws/?after=0"
+            async with websockets.connect(socket_url, origin=second_base) as viewer:
+                while len(messages) < 5:
+                    messages.append(await asyncio.wait_for(viewer.recv(), 5))
+                async with httpx.AsyncClient(base_url=second_base) as other:
+                    page = await other.get(run_path)
+                    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+                    cancelled = await other.post(run_path + "cancel/", data={"csrfmiddlewaretoken": token})
+                    assert cancelled.status_code == 302
+                async for message in viewer:
+                    messages.append(message)
+                async with httpx.AsyncClient(base_url=second_base) as other:
+                    report = (await other.get(run_path + "json/")).json()
+            return messages, report
+
+        messages, report = asyncio.run(asyncio.wait_for(scenario(), 60))
+    seqs = [int(re.search(r'data-run-seq="(\d+)"', message).group(1)) for message in messages]
+    assert seqs == sorted(seqs) and seqs[-1] > seqs[0]  # woken through Redis, in order
+    assert 'id="run-live"' in messages[-1] and "Cancelled" in messages[-1]
+    assert report["state"] == "cancelled"
+    assert report["lanes"][0]["record"]["ending"]["kind"] == "cancelled"
+    with psycopg.connect(scratch_database) as conn:
+        stored = conn.execute(
+            "SELECT string_agg(events::text, '') FROM runs_runevents"
+        ).fetchone()[0] + conn.execute("SELECT string_agg(plan::text || report::text, '') FROM runs_run").fetchone()[0]
+    assert "sk-hosted-secret" not in stored
+    assert "[secret]" in stored

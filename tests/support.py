@@ -1,0 +1,89 @@
+"""What the tests and the benchmarks share: free loopback ports, percentiles, and the real
+app served by Daphne in a process of its own."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The nearest-rank percentile (share 0.99 is p99); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def app_environment(workdir: Path, **extra: str) -> dict[str, str]:
+    """The environment of an app process: this one's, with its own SQLite file and nothing
+    inherited that would point it at another database or channel layer."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="troubleshooter.settings",
+        SECRET_KEY="live-server-test-key",
+        DATABASE_URL=f"sqlite:///{workdir / 'live.sqlite3'}",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@contextmanager
+def daphne(env: dict[str, str], log: Path, command: Sequence[str] | None = None,
+           preexec_fn: object = None) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """The app served on a free loopback port until the block ends; yields the process and
+    its base URL once /healthz/ answers. `command` replaces Daphne's own (it gets the port)."""
+    port = free_port()
+    argv = [*command, str(port)] if command else [
+        sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "troubleshooter.asgi:application"
+    ]
+    with log.open("w") as output:
+        server = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                  preexec_fn=preexec_fn)  # type: ignore[arg-type]
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz/", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the app did not start: {log.read_text()[-3000:]}")
+                time.sleep(0.2)
+            yield server, base
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()

@@ -1,0 +1,1 @@
+"""The guides: content read from `guides/`, the decision tree, search, and their pages."""

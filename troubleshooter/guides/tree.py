@@ -1,0 +1,95 @@
+"""Walking the decision tree.
+
+The state of a walk is its query string: one parameter per answered question
+(`?framework=langchain&symptom=stops-early`). Replaying it from the start gives the steps so
+far and the question to ask next, so every step is a link that can be shared, bookmarked
+and reached with the back button.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from troubleshooter.guides.content import OTHER_FRAMEWORK, Answer, Leaf, Question, Tree
+
+
+class BadWalk(Exception):
+    """A query string that no walk of this tree produces."""
+
+
+@dataclass(frozen=True)
+class Step:
+    question: Question
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Walk:
+    steps: tuple[Step, ...]
+    question: Question | None
+    leaf: Leaf | None
+
+    @property
+    def framework_id(self) -> str | None:
+        for step in self.steps:
+            if step.question.asks_framework and step.answer.id != OTHER_FRAMEWORK:
+                return step.answer.id
+        return None
+
+    def query(self, upto: int | None = None) -> str:
+        """The query string for the first `upto` steps (all of them by default)."""
+        steps = self.steps if upto is None else self.steps[:upto]
+        return urlencode([(step.question.id, step.answer.id) for step in steps])
+
+    def query_with(self, answer: Answer) -> str:
+        """The query string after answering the current question with `answer`."""
+        assert self.question is not None
+        base = [(step.question.id, step.answer.id) for step in self.steps]
+        return urlencode([*base, (self.question.id, answer.id)])
+
+    def query_to_change(self, index: int) -> str:
+        """Go back to step `index`, keeping earlier answers and the framework."""
+        kept = [(s.question.id, s.answer.id) for s in self.steps[:index]]
+        kept += [
+            (s.question.id, s.answer.id)
+            for s in self.steps[index + 1 :]
+            if s.question.asks_framework
+        ]
+        return urlencode(kept)
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """Questions answered, and the most any walk through here could need."""
+        return len(self.steps), len(self.steps) + (1 if self.question else 0)
+
+
+def walk(tree: Tree, params: Mapping[str, Sequence[str]]) -> Walk:
+    """Replay the answers in `params` from the start of the tree.
+
+    Raises BadWalk for a parameter that names no question, an answer the question does not
+    offer, or a question answered twice. Valid answers to questions off the path taken (left
+    over from a changed answer) are ignored.
+    """
+    for key, values in params.items():
+        if key not in tree.questions:
+            raise BadWalk(f"'{key}' is not a question of the troubleshooter.")
+        if len(values) != 1:
+            raise BadWalk(f"The question '{key}' is answered more than once.")
+        question = tree.questions[key]
+        if question.answer(values[0]) is None:
+            raise BadWalk(f"'{values[0]}' is not one of the answers to '{question.text}'")
+
+    steps: list[Step] = []
+    node_id = tree.start
+    while node_id in tree.questions:
+        question = tree.questions[node_id]
+        answer_id = params.get(node_id, [None])[0]
+        if answer_id is None:
+            return Walk(steps=tuple(steps), question=question, leaf=None)
+        answer = question.answer(answer_id)
+        assert answer is not None  # checked above
+        steps.append(Step(question=question, answer=answer))
+        node_id = answer.next
+    return Walk(steps=tuple(steps), question=None, leaf=tree.leaves[node_id])

@@ -1,0 +1,490 @@
+"""The lab: endpoints that misbehave on purpose, one per failure mode.
+
+People point the probe at them to see what each cause looks like from the client side, and
+the tests run the probe against them through a real server. Every event carries the
+server's monotonic send time (`sent`), so a benchmark on the same machine can measure how
+late the probe sees it. Parameters come from the query string and are bounded, so a lab
+stream can never run away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+WORDS = (
+    "Streams fail in quiet ways: a proxy holds the bytes, a timer closes an idle "
+    "connection, or a handler gathers every token before it answers. "
+).split()
+
+
+class BadParameter(ValueError):
+    pass
+
+
+def number(request: HttpRequest, name: str, default: float, low: float, high: float) -> float:
+    return bounded(request.GET.get(name), name, default, low, high)
+
+
+def bounded(raw: str | None, name: str, default: float, low: float, high: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadParameter(f"'{name}' must be a number, not {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise BadParameter(f"'{name}' must be between {low:g} and {high:g}")
+    return value
+
+
+def lab_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Off unless the lab is enabled; bad parameters become a 400 that says which."""
+
+    async def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.LAB_ENABLED:
+            raise Http404("The lab is turned off on this server.")
+        try:
+            return await view(request, *args, **kwargs)
+        except BadParameter as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return csrf_exempt(wrapped)
+
+
+def word(index: int) -> str:
+    return WORDS[index % len(WORDS)] + " "
+
+
+def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
+    body = data if isinstance(data, str) else json.dumps(data)
+    prefix = f"event: {event}\n" if event else ""
+    return f"{prefix}data: {body}\n\n".encode()
+
+
+def openai_chunk(
+    index: int, text: str | None, finish_reason: str | None = None, *, completion_id: str = "chatcmpl-lab",
+    role: bool = False,
+) -> bytes:
+    delta: dict[str, str] = {"role": "assistant"} if role else {}
+    if text is not None:
+        delta["content"] = text
+    return sse(
+        {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": "lab-model",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+            "sent": time.monotonic(),
+            "seq": index,
+        }
+    )
+
+
+def event_stream(body: AsyncIterator[bytes], **headers: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(body, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def chunk_params(request: HttpRequest) -> tuple[int, float]:
+    return int(number(request, "chunks", 20, 1, 200_000)), number(request, "delay", 0.05, 0, 5)
+
+
+# --- SSE ----------------------------------------------------------------------------------
+
+
+@lab_view
+async def sse_healthy(request: HttpRequest) -> HttpResponse:
+    """Plain SSE, one event per `delay` seconds, then `event: done`."""
+    chunks, delay = chunk_params(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        for index in range(chunks):
+            yield sse({"seq": index, "text": word(index), "sent": time.monotonic()})
+            await asyncio.sleep(delay)
+        yield sse({"sent": time.monotonic()}, event="done")
+
+    return event_stream(body())
+
+
+@lab_view
+async def sse_clock(request: HttpRequest) -> HttpResponse:
+    """Each event's text is the server's monotonic clock when it was sent, so a client on
+    the same machine can measure how late it sees each one."""
+    chunks, delay = chunk_params(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(chunks):
+            yield f"data: {time.monotonic():.9f}\n\n".encode()
+            await asyncio.sleep(delay)
+        yield b"event: done\ndata: {}\n\n"
+
+    return event_stream(body())
+
+
+@lab_view
+async def sse_buffered(request: HttpRequest) -> HttpResponse:
+    """What a buffering proxy delivers: a streaming type, then everything at the very end."""
+    chunks, delay = chunk_params(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        events = []
+        for index in range(chunks):
+            await asyncio.sleep(delay)
+            events.append(openai_chunk(index, word(index)))
+        events.append(openai_chunk(chunks, None, "stop"))
+        events.append(sse("[DONE]"))
+        yield b"".join(events)
+
+    response = event_stream(body(), Via="1.1 lab-buffering-proxy")
+    del response["X-Accel-Buffering"]
+    return response
+
+
+@lab_view
+async def sse_idle_cut(request: HttpRequest) -> HttpResponse:
+    """A few chunks, a silence of `gap` seconds, then the connection ends mid-answer."""
+    chunks, delay = chunk_params(request)
+    gap = number(request, "gap", 2, 0, 600)
+
+    async def body() -> AsyncIterator[bytes]:
+        for index in range(chunks):
+            if index:
+                await asyncio.sleep(delay)
+            yield openai_chunk(index, word(index))
+        await asyncio.sleep(gap)  # the silence an idle timer measures, then the cut
+
+    return event_stream(body())
+
+
+def flowing_until_cut(request: HttpRequest) -> AsyncIterator[bytes]:
+    """Chunks every `delay` seconds until `at` seconds after the request, then the end."""
+    _chunks, delay = chunk_params(request)
+    cut_at = number(request, "at", 2, 0.1, 600)
+    delay = max(delay, 0.01)
+
+    async def body() -> AsyncIterator[bytes]:
+        deadline = time.monotonic() + cut_at
+        index = 0
+        while time.monotonic() + delay < deadline:
+            yield openai_chunk(index, word(index))
+            index += 1
+            await asyncio.sleep(delay)
+        await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+
+    return body()
+
+
+@lab_view
+async def sse_hard_cut(request: HttpRequest) -> HttpResponse:
+    """Chunks keep flowing until `at` seconds after the request, then the stream stops."""
+    return event_stream(flowing_until_cut(request))
+
+
+@lab_view
+async def sse_serverless_cut(request: HttpRequest) -> HttpResponse:
+    """A hard cut at `at` seconds, with the headers a Vercel function answers with: what a
+    function stopped at its maximum duration looks like from outside."""
+    body = flowing_until_cut(request)
+    return event_stream(body, Server="Vercel", X_Vercel_Id=f"lab1::lab-{int(time.time() * 1000)}")
+
+
+@lab_view
+async def sse_retried(request: HttpRequest) -> HttpResponse:
+    """A request retried by a layer in front of the model, with both runs reaching the client.
+    The first run stalls halfway; after `pause` seconds a second run, with a completion id of
+    its own, starts the answer over and finishes it. With `interleave=1` both runs write at
+    the same time, their chunks alternating."""
+    chunks, delay = chunk_params(request)
+    pause = number(request, "pause", 0.5, 0, 60)
+    interleave = number(request, "interleave", 0, 0, 1) >= 1
+
+    def run(completion_id: str, count: int, finish: bool) -> list[bytes]:
+        pieces = [openai_chunk(0, "", completion_id=completion_id, role=True)]
+        pieces += [openai_chunk(index, word(index), completion_id=completion_id) for index in range(count)]
+        return pieces + ([openai_chunk(count, None, "stop", completion_id=completion_id)] if finish else [])
+
+    async def body() -> AsyncIterator[bytes]:
+        if interleave:
+            both = zip(run("chatcmpl-lab-1", chunks, True), run("chatcmpl-lab-2", chunks, True), strict=True)
+            pieces = [piece for pair in both for piece in pair]
+        else:
+            first = run("chatcmpl-lab-1", max(chunks // 2, 1), False)
+            for piece in first:
+                yield piece
+                await asyncio.sleep(delay)
+            await asyncio.sleep(pause)  # the first run stalls; the retry starts
+            pieces = run("chatcmpl-lab-2", chunks, True)
+        for piece in pieces:
+            yield piece
+            await asyncio.sleep(delay)
+        yield sse("[DONE]")
+
+    return event_stream(body())
+
+
+@lab_view
+async def sse_object_reprs(request: HttpRequest) -> HttpResponse:
+    """A handler that writes str(chunk) where chunk is a LangChain AIMessageChunk, as code
+    written for a version whose stream yielded plain strings does once objects arrive."""
+    chunks, delay = chunk_params(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        for index in range(chunks):
+            text = f"content={word(index)!r} additional_kwargs={{}} response_metadata={{}} id='run-lab-{index}'"
+            yield f"data: {text}\n\n".encode()
+            await asyncio.sleep(delay)
+        yield sse({"sent": time.monotonic()}, event="done")
+
+    return event_stream(body())
+
+
+@lab_view
+async def event_loop_closed(request: HttpRequest) -> HttpResponse:
+    """The 500 an app answers with when it reuses an async client after its event loop
+    closed (asyncio.run() per request, a client made at import time): the error body says so."""
+    await asyncio.sleep(number(request, "after", 0, 0, 30))
+    return JsonResponse(
+        {
+            "detail": "RuntimeError: Event loop is closed",
+            "traceback": [
+                'File "app/chat.py", line 41, in stream_answer',
+                "async for chunk in client.chat.completions.create(stream=True, **params):",
+                'File "asyncio/base_events.py", line 520, in _check_closed',
+                "raise RuntimeError('Event loop is closed')",
+            ],
+        },
+        status=500,
+    )
+
+
+# Which lab replica answers next: requests take turns, as behind a round-robin balancer.
+_next_replica = itertools.count()
+
+
+@lab_view
+async def sse_replicas(request: HttpRequest) -> HttpResponse:
+    """`replicas` servers behind one address, taking requests in turn; replica `broken` cuts
+    every stream halfway (no terminal event). Each answer names its replica in X-Served-By."""
+    chunks, delay = chunk_params(request)
+    replicas = int(number(request, "replicas", 2, 1, 10))
+    broken = int(number(request, "broken", 1, 0, 9))
+    replica = next(_next_replica) % replicas
+    sent = chunks // 2 if replica == broken else chunks
+
+    async def body() -> AsyncIterator[bytes]:
+        for index in range(sent):
+            yield openai_chunk(index, word(index))
+            await asyncio.sleep(delay)
+        if sent == chunks:
+            yield openai_chunk(chunks, None, "stop") + sse("[DONE]")
+
+    return event_stream(body(), X_Served_By=f"lab-replica-{replica}")
+
+
+@lab_view
+async def sse_no_terminal(request: HttpRequest) -> HttpResponse:
+    """OpenAI-style chunks that end cleanly but without finish_reason or [DONE]."""
+    chunks, delay = chunk_params(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        for index in range(chunks):
+            yield openai_chunk(index, word(index))
+            await asyncio.sleep(delay)
+
+    return event_stream(body())
+
+
+@lab_view
+async def sse_gzip(request: HttpRequest) -> HttpResponse:
+    """Each event compressed as a gzip member of its own, as Django's GZipMiddleware does
+    to an async StreamingHttpResponse."""
+    chunks, delay = chunk_params(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        for index in range(chunks):
+            yield gzip.compress(openai_chunk(index, word(index)))
+            await asyncio.sleep(delay)
+        yield gzip.compress(openai_chunk(chunks, None, "stop") + sse("[DONE]"))
+
+    response = event_stream(body())
+    response["Content-Encoding"] = "gzip"
+    return response
+
+
+@lab_view
+async def content_length_mismatch(request: HttpRequest) -> HttpResponse:
+    """A Content-Length computed from the first chunk, as a middleware that measures the
+    body it has seen so far sets it: clients read that many bytes and stop."""
+    chunks, delay = chunk_params(request)
+    first = openai_chunk(0, word(0))
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first
+        for index in range(1, chunks):
+            await asyncio.sleep(delay)
+            yield openai_chunk(index, word(index))
+        yield openai_chunk(chunks, None, "stop") + sse("[DONE]")
+
+    response = event_stream(body())
+    response["Content-Length"] = str(len(first))
+    return response
+
+
+@lab_view
+async def ndjson(request: HttpRequest) -> HttpResponse:
+    """Newline-delimited JSON, the way Ollama-style APIs stream, ending with done: true."""
+    chunks, delay = chunk_params(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        for index in range(chunks):
+            line = {"model": "lab-model", "response": word(index), "done": False, "sent": time.monotonic()}
+            yield (json.dumps(line) + "\n").encode()
+            await asyncio.sleep(delay)
+        yield (json.dumps({"model": "lab-model", "response": "", "done": True}) + "\n").encode()
+
+    return StreamingHttpResponse(body(), content_type="application/x-ndjson")
+
+
+# --- OpenAI-compatible chat completions ---------------------------------------------------
+
+OPENAI_MODES = ("healthy", "length", "error", "slow-first")
+
+
+def _request_json(request: HttpRequest) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadParameter("the request body must be JSON") from None
+    if not isinstance(data, dict):
+        raise BadParameter("the request body must be a JSON object")
+    return data
+
+
+@lab_view
+async def openai_chat(request: HttpRequest, mode: str) -> HttpResponse:
+    """POST {base}/lab/openai/<mode>/v1/chat/completions, as the OpenAI SDK sends it."""
+    if mode not in OPENAI_MODES:
+        raise BadParameter(f"mode must be one of {', '.join(OPENAI_MODES)}")
+    payload = _request_json(request)
+    chunks, delay = chunk_params(request)
+    first = number(request, "first", 3.0 if mode == "slow-first" else 0.0, 0, 600)
+    # Events per write: a flood for ingest benchmarks without one server write per event.
+    batch = int(number(request, "batch", 1, 1, 1000))
+    if mode == "length":
+        chunks = min(chunks, int(payload.get("max_tokens") or 8))
+    if not payload.get("stream", request.method == "GET"):
+        # Not streaming: the whole answer as one JSON body, after the whole generation time.
+        await asyncio.sleep(first + chunks * delay)
+        text = "".join(word(i) for i in range(chunks))
+        return JsonResponse(
+            {
+                "id": "chatcmpl-lab", "object": "chat.completion", "model": "lab-model",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                             "finish_reason": "length" if mode == "length" else "stop"}],
+            }
+        )
+    include_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
+
+    async def body() -> AsyncIterator[bytes]:
+        await asyncio.sleep(first)
+        pending: list[bytes] = []
+        for index in range(chunks):
+            if mode == "error" and index == chunks // 2:
+                yield b"".join(pending) + sse({"error": {"message": "The lab model is overloaded, please retry.",
+                                                          "type": "server_error", "code": "overloaded"}})
+                return
+            pending.append(openai_chunk(index, word(index)))
+            if len(pending) >= batch:
+                yield b"".join(pending)
+                pending.clear()
+                await asyncio.sleep(delay)
+        if pending:
+            yield b"".join(pending)
+        yield openai_chunk(chunks, None, "length" if mode == "length" else "stop")
+        if include_usage:
+            yield sse({"id": "chatcmpl-lab", "object": "chat.completion.chunk", "model": "lab-model",
+                       "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": chunks,
+                                                "total_tokens": 12 + chunks}})
+        yield sse("[DONE]")
+
+    return event_stream(body())
+
+
+# --- Anthropic messages -------------------------------------------------------------------
+
+
+@lab_view
+async def anthropic_messages(request: HttpRequest) -> HttpResponse:
+    """POST {base}/lab/anthropic/v1/messages: message_start ... message_stop, with pings."""
+    payload = _request_json(request)
+    chunks, delay = chunk_params(request)
+    max_tokens = int(payload.get("max_tokens") or chunks)
+    stop_reason = "max_tokens" if max_tokens < chunks else "end_turn"
+    chunks = min(chunks, max_tokens)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield sse({"type": "message_start", "message": {"id": "msg_lab", "type": "message", "role": "assistant",
+                                                       "model": "lab-model", "content": [],
+                                                       "usage": {"input_tokens": 12, "output_tokens": 0}}},
+                  event="message_start")
+        yield sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                  event="content_block_start")
+        yield sse({"type": "ping"}, event="ping")
+        for index in range(chunks):
+            yield sse({"type": "content_block_delta", "index": 0,
+                       "delta": {"type": "text_delta", "text": word(index)}, "sent": time.monotonic()},
+                      event="content_block_delta")
+            await asyncio.sleep(delay)
+        yield sse({"type": "content_block_stop", "index": 0}, event="content_block_stop")
+        yield sse({"type": "message_delta", "delta": {"stop_reason": stop_reason},
+                   "usage": {"output_tokens": chunks}}, event="message_delta")
+        yield sse({"type": "message_stop"}, event="message_stop")
+
+    return event_stream(body())
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    if not settings.LAB_ENABLED:
+        raise Http404("The lab is turned off on this server.")
+    base = request.build_absolute_uri("/lab/")
+    return JsonResponse(
+        {
+            "healthy SSE": f"{base}sse/healthy/?chunks=20&delay=0.05",
+            "send-time clock (for timing accuracy)": f"{base}sse/clock/?chunks=100&delay=0.01",
+            "buffered (a proxy holds everything)": f"{base}sse/buffered/?chunks=20&delay=0.05",
+            "idle gap, then a cut": f"{base}sse/idle-cut/?chunks=5&gap=3",
+            "hard cut at a set time": f"{base}sse/hard-cut/?at=3",
+            "serverless function stopped at its limit": f"{base}sse/serverless-cut/?at=3",
+            "a retried request whose two runs both stream": f"{base}sse/retried/?chunks=10&pause=1",
+            "printed objects instead of text": f"{base}sse/object-reprs/",
+            "HTTP 500: event loop is closed": f"{base}event-loop-closed/",
+            "replicas taking turns, one broken": f"{base}sse/replicas/?replicas=2&broken=1",
+            "no terminal event": f"{base}sse/no-terminal/",
+            "gzip member per chunk": f"{base}sse/gzip/",
+            "Content-Length mismatch": f"{base}content-length-mismatch/",
+            "NDJSON": f"{base}ndjson/",
+            "OpenAI-compatible (POST)": {mode: f"{base}openai/{mode}/v1/chat/completions" for mode in OPENAI_MODES},
+            "Anthropic messages (POST)": f"{base}anthropic/v1/messages",
+            "WebSocket": base.replace("http", "ws", 1) + "ws/",
+        },
+        json_dumps_params={"indent": 2},
+    )

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from troubleshooter.probe import KINDS
+
+
+class Run(models.Model):
+    """One experiment started from the browser, and what it found.
+
+    The request is stored as it may be shown: secret header values are replaced before
+    anything is saved. Live events are kept in RunEvents batches; the finished report
+    (verdict, metrics, records) lands in `report`.
+    """
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        FINISHED = "finished"
+        CANCELLED = "cancelled"
+        # The worker running it stopped (a restart or a crash) before it finished.
+        INTERRUPTED = "interrupted"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)  # last sign of life from its worker
+    kind = models.CharField(max_length=16)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING, db_index=True)
+    url = models.CharField(max_length=2048)  # redacted, for lists and titles
+    plan = models.JSONField()  # the form's data without secret values, to show and to run again
+    framework = models.CharField(max_length=32, blank=True)
+    walk = models.CharField(max_length=1000, blank=True)  # the troubleshooter walk it came from
+    client = models.CharField(max_length=64, db_index=True)  # a hash, for per-client limits
+    last_seq = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=32, blank=True)
+    report = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} run of {self.url} ({self.outcome or self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.RUNNING
+
+    @property
+    def kind_title(self) -> str:
+        kind = KINDS.get(self.kind)
+        return kind.title if kind else self.kind
+
+    def lane_labels(self) -> list[str]:
+        """The lanes its experiment draws, in order."""
+        kind = KINDS.get(self.kind, KINDS["single"])
+        return kind.lane_labels(int(self.plan.get("concurrency") or 1))
+
+
+class RunEvents(models.Model):
+    """A batch of a run's live events, numbered from 1 without gaps across batches.
+
+    Viewers replay these from any sequence number; the channel layer only tells them
+    that a new batch is here.
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="batches")
+    first_seq = models.PositiveIntegerField()
+    last_seq = models.PositiveIntegerField()
+    events = models.JSONField()
+
+    class Meta:
+        ordering = ["first_seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "first_seq"], name="runs_one_batch_per_start")]
+        indexes = [models.Index(fields=["run", "last_seq"])]
