@@ -37,7 +37,10 @@ run: install .secret_key
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
+# Lint and types first: they take seconds and catch what the slower tests would.
 test: install-test chromium
+	$(BIN)/ruff check .
+	$(BIN)/mypy troubleshooter
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: install

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from tests.support import ROOT, app_environment, daphne, manage
+from tests.support import POSTGRES, ROOT, app_environment, daphne, manage
 from troubleshooter.guides import content
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -81,3 +83,15 @@ def page(browser):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def scratch_database() -> Iterator[str]:
+    """A PostgreSQL database of its own on the real server, dropped afterwards."""
+    name = f"troubleshooter_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = POSTGRES.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

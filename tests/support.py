@@ -16,6 +16,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The real servers the hosted-mode tests talk to.
+POSTGRES = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -57,7 +61,7 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 @contextmanager
 def daphne(env: dict[str, str], log: Path, command: Sequence[str] | None = None,
-           preexec_fn: object = None) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+           preexec_fn: object = None, cwd: Path = ROOT) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """The app served on a free loopback port until the block ends; yields the process and
     its base URL once /healthz/ answers. `command` replaces Daphne's own (it gets the port)."""
     port = free_port()
@@ -65,7 +69,7 @@ def daphne(env: dict[str, str], log: Path, command: Sequence[str] | None = None,
         sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "troubleshooter.asgi:application"
     ]
     with log.open("w") as output:
-        server = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        server = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT,
                                   preexec_fn=preexec_fn)  # type: ignore[arg-type]
         base = f"http://127.0.0.1:{port}"
         try:

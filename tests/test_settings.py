@@ -83,3 +83,38 @@ def test_pages_carry_a_content_security_policy_without_inline_script(client):
     policy = client.get("/").headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+WEB_POLICY_VERDICTS = """
+import ipaddress, json, django
+django.setup()
+from troubleshooter.probe.policy import address_verdict
+from troubleshooter.runs.outbound import outbound_policy
+policy = outbound_policy()
+print(json.dumps({
+    address: address_verdict(ipaddress.ip_address(address), policy).allowed
+    for address in ("10.20.3.4", "10.21.0.1", "127.0.0.1", "169.254.169.254")
+}))
+"""
+
+
+def web_policy_with(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "REDIS_URL"}}
+    clean.update(DJANGO_SETTINGS_MODULE="troubleshooter.settings", SECRET_KEY="x" * 50,
+                 REDIS_URL="redis://127.0.0.1:6379/3", **env)
+    return subprocess.run([sys.executable, "-c", WEB_POLICY_VERDICTS], cwd=ROOT, env=clean,
+                          capture_output=True, text=True)
+
+
+def test_a_hosted_app_reaches_exactly_the_private_networks_it_lists():
+    result = web_policy_with(PROBE_ALLOWED_NETWORKS="10.20.0.0/16")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "10.20.3.4": True, "10.21.0.1": False, "127.0.0.1": False, "169.254.169.254": False,
+    }
+
+
+def test_a_mistyped_allowed_network_stops_the_app_at_start_up_with_the_reason():
+    result = web_policy_with(PROBE_ALLOWED_NETWORKS="10.20.0.0/16,10.300.0.0/16")
+    assert result.returncode != 0
+    assert "PROBE_ALLOWED_NETWORKS: '10.300.0.0/16' is not a network in CIDR form" in result.stderr

@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> None:
         try:
             policy = outbound_policy()
         except BadSetting as error:
-            sys.exit(f"probe: {error}")
+            print(f"probe: {error}", file=sys.stderr)
+            sys.exit(2)  # the exit status of a usage error, as for a bad option
         sys.exit(probe(argv[2:], policy, prog=f"{os.path.basename(argv[0])} probe"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "troubleshooter.settings")
     from django.core.management import execute_from_command_line

@@ -1,6 +1,6 @@
 """One settings module, driven by environment variables.
 
-With nothing set it runs embedded: SQLite beside the code and the in-memory channel layer.
+With nothing set it runs embedded: SQLite in the data folder and the in-memory channel layer.
 DATABASE_URL and REDIS_URL switch to the hosted parts (PostgreSQL, channels_redis).
 """
 
@@ -16,6 +16,13 @@ from django.core.exceptions import ImproperlyConfigured
 from troubleshooter.environment import BadSetting, env_flag, env_list, is_hosted, outbound_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# In a checkout the templates, static files and guides sit at the top level beside the code;
+# an installed wheel carries them inside the package (see pyproject.toml's package-dir).
+IN_CHECKOUT = (BASE_DIR / "manage.py").is_file()
+SITE_DIR = BASE_DIR if IN_CHECKOUT else Path(__file__).resolve().parent / "site"
+# Where the embedded default keeps its SQLite file: the checkout, or the folder an installed
+# command is started from.
+DATA_DIR = Path(os.environ.get("DATA_DIR") or (BASE_DIR if IN_CHECKOUT else Path.cwd()))
 
 
 DEBUG = env_flag("DEBUG")
@@ -63,7 +70,7 @@ ASGI_APPLICATION = "troubleshooter.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [SITE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -76,7 +83,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
@@ -116,13 +123,13 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [SITE_DIR / "static"]
 # The embedded default serves static files straight from the source folders, so a fresh
 # clone needs no collectstatic; hosted deployments set COLLECTED_STATIC=1, run
 # collectstatic, and get hashed, compressed names.
 WHITENOISE_USE_FINDERS = not env_flag("COLLECTED_STATIC")
 if env_flag("COLLECTED_STATIC"):
-    STATIC_ROOT = BASE_DIR / "staticfiles"
+    STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or DATA_DIR / "staticfiles")
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -146,7 +153,7 @@ PROBE_ALLOW_PRIVATE = _PROBE_POLICY.allow_private
 PROBE_ALLOWED_NETWORKS = _PROBE_POLICY.allowed_networks
 
 # Where the guides live; tests point this at a copy to check that broken content is caught.
-GUIDES_DIR = Path(os.environ.get("GUIDES_DIR", BASE_DIR / "guides"))
+GUIDES_DIR = Path(os.environ.get("GUIDES_DIR") or SITE_DIR / "guides")
 
 # Pages that documentation portals may frame: origins allowed as frame ancestors.
 EMBED_ALLOWED_ORIGINS = env_list("EMBED_ALLOWED_ORIGINS")

@@ -12,24 +12,9 @@ import psycopg
 import pytest
 import websockets
 
-from tests.support import app_environment, daphne, manage
-
-POSTGRES = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
-REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+from tests.support import REDIS, app_environment, daphne, manage
 
 pytestmark = pytest.mark.hosted
-
-
-@pytest.fixture
-def scratch_database():
-    """A database of its own on the real server, dropped afterwards."""
-    name = f"troubleshooter_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = POSTGRES.rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_the_app_migrates_and_stores_feedback_in_postgresql(tmp_path, scratch_database):
