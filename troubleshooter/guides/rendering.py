@@ -30,11 +30,13 @@ _markdown = MarkdownIt("commonmark", {"html": False, "highlight": _highlight_fen
 
 
 def markdown_to_html(text: str) -> str:
-    return _markdown.render(text)
+    html: str = _markdown.render(text)  # markdown-it types render()'s result as Any
+    return html
 
 
 def markdown_inline(text: str) -> str:
-    return _markdown.renderInline(text)
+    html: str = _markdown.renderInline(text)  # typed as Any, like render()
+    return html
 
 
 def plain_text(markdown: str) -> str:
@@ -81,7 +83,8 @@ def lexer_for_language(language: str) -> Lexer:
 def _css_class(token_type: _TokenType) -> str:
     while token_type not in STANDARD_TYPES:
         token_type = token_type.parent
-    return STANDARD_TYPES[token_type]
+    css_class: str = STANDARD_TYPES[token_type]  # Pygments ships no types
+    return css_class
 
 
 def highlight_lines(code: str, lexer: Lexer) -> list[str]:

@@ -145,7 +145,8 @@ def feedback(request: HtmxHttpRequest, cause_id: str) -> HttpResponse:
                 {"cause": library.causes[cause_id], "feedback_form": form},
                 status=422,
             )
-        message = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        # Iterating an ErrorList gives each error's message as a str.
+        message = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items())
         return error_page(request, 400, "That feedback could not be saved", message)
     Feedback.objects.create(
         cause_id=cause_id,

@@ -14,11 +14,12 @@ import gzip
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 WORDS = (
@@ -47,10 +48,12 @@ def bounded(raw: str | None, name: str, default: float, low: float, high: float)
     return value
 
 
-def lab_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def lab_view(
+    view: Callable[..., Awaitable[HttpResponseBase]],
+) -> Callable[..., Coroutine[Any, Any, HttpResponseBase]]:
     """Off unless the lab is enabled; bad parameters become a 400 that says which."""
 
-    async def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    async def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not settings.LAB_ENABLED:
             raise Http404("The lab is turned off on this server.")
         try:
@@ -110,7 +113,7 @@ def chunk_params(request: HttpRequest) -> tuple[int, float]:
 
 
 @lab_view
-async def sse_healthy(request: HttpRequest) -> HttpResponse:
+async def sse_healthy(request: HttpRequest) -> StreamingHttpResponse:
     """Plain SSE, one event per `delay` seconds, then `event: done`."""
     chunks, delay = chunk_params(request)
 
@@ -124,7 +127,7 @@ async def sse_healthy(request: HttpRequest) -> HttpResponse:
 
 
 @lab_view
-async def sse_clock(request: HttpRequest) -> HttpResponse:
+async def sse_clock(request: HttpRequest) -> StreamingHttpResponse:
     """Each event's text is the server's monotonic clock when it was sent, so a client on
     the same machine can measure how late it sees each one."""
     chunks, delay = chunk_params(request)
@@ -139,7 +142,7 @@ async def sse_clock(request: HttpRequest) -> HttpResponse:
 
 
 @lab_view
-async def sse_buffered(request: HttpRequest) -> HttpResponse:
+async def sse_buffered(request: HttpRequest) -> StreamingHttpResponse:
     """What a buffering proxy delivers: a streaming type, then everything at the very end."""
     chunks, delay = chunk_params(request)
 
@@ -158,7 +161,7 @@ async def sse_buffered(request: HttpRequest) -> HttpResponse:
 
 
 @lab_view
-async def sse_idle_cut(request: HttpRequest) -> HttpResponse:
+async def sse_idle_cut(request: HttpRequest) -> StreamingHttpResponse:
     """A few chunks, a silence of `gap` seconds, then the connection ends mid-answer."""
     chunks, delay = chunk_params(request)
     gap = number(request, "gap", 2, 0, 600)
@@ -192,13 +195,13 @@ def flowing_until_cut(request: HttpRequest) -> AsyncIterator[bytes]:
 
 
 @lab_view
-async def sse_hard_cut(request: HttpRequest) -> HttpResponse:
+async def sse_hard_cut(request: HttpRequest) -> StreamingHttpResponse:
     """Chunks keep flowing until `at` seconds after the request, then the stream stops."""
     return event_stream(flowing_until_cut(request))
 
 
 @lab_view
-async def sse_serverless_cut(request: HttpRequest) -> HttpResponse:
+async def sse_serverless_cut(request: HttpRequest) -> StreamingHttpResponse:
     """A hard cut at `at` seconds, with the headers a Vercel function answers with: what a
     function stopped at its maximum duration looks like from outside."""
     body = flowing_until_cut(request)
@@ -206,7 +209,7 @@ async def sse_serverless_cut(request: HttpRequest) -> HttpResponse:
 
 
 @lab_view
-async def sse_retried(request: HttpRequest) -> HttpResponse:
+async def sse_retried(request: HttpRequest) -> StreamingHttpResponse:
     """A request retried by a layer in front of the model, with both runs reaching the client.
     The first run stalls halfway; after `pause` seconds a second run, with a completion id of
     its own, starts the answer over and finishes it. With `interleave=1` both runs write at
@@ -240,7 +243,7 @@ async def sse_retried(request: HttpRequest) -> HttpResponse:
 
 
 @lab_view
-async def sse_object_reprs(request: HttpRequest) -> HttpResponse:
+async def sse_object_reprs(request: HttpRequest) -> StreamingHttpResponse:
     """A handler that writes str(chunk) where chunk is a LangChain AIMessageChunk, as code
     written for a version whose stream yielded plain strings does once objects arrive."""
     chunks, delay = chunk_params(request)
@@ -256,7 +259,7 @@ async def sse_object_reprs(request: HttpRequest) -> HttpResponse:
 
 
 @lab_view
-async def event_loop_closed(request: HttpRequest) -> HttpResponse:
+async def event_loop_closed(request: HttpRequest) -> JsonResponse:
     """The 500 an app answers with when it reuses an async client after its event loop
     closed (asyncio.run() per request, a client made at import time): the error body says so."""
     await asyncio.sleep(number(request, "after", 0, 0, 30))
@@ -279,7 +282,7 @@ _next_replica = itertools.count()
 
 
 @lab_view
-async def sse_replicas(request: HttpRequest) -> HttpResponse:
+async def sse_replicas(request: HttpRequest) -> StreamingHttpResponse:
     """`replicas` servers behind one address, taking requests in turn; replica `broken` cuts
     every stream halfway (no terminal event). Each answer names its replica in X-Served-By."""
     chunks, delay = chunk_params(request)
@@ -299,7 +302,7 @@ async def sse_replicas(request: HttpRequest) -> HttpResponse:
 
 
 @lab_view
-async def sse_no_terminal(request: HttpRequest) -> HttpResponse:
+async def sse_no_terminal(request: HttpRequest) -> StreamingHttpResponse:
     """OpenAI-style chunks that end cleanly but without finish_reason or [DONE]."""
     chunks, delay = chunk_params(request)
 
@@ -312,7 +315,7 @@ async def sse_no_terminal(request: HttpRequest) -> HttpResponse:
 
 
 @lab_view
-async def sse_gzip(request: HttpRequest) -> HttpResponse:
+async def sse_gzip(request: HttpRequest) -> StreamingHttpResponse:
     """Each event compressed as a gzip member of its own, as Django's GZipMiddleware does
     to an async StreamingHttpResponse."""
     chunks, delay = chunk_params(request)
@@ -329,7 +332,7 @@ async def sse_gzip(request: HttpRequest) -> HttpResponse:
 
 
 @lab_view
-async def content_length_mismatch(request: HttpRequest) -> HttpResponse:
+async def content_length_mismatch(request: HttpRequest) -> StreamingHttpResponse:
     """A Content-Length computed from the first chunk, as a middleware that measures the
     body it has seen so far sets it: clients read that many bytes and stop."""
     chunks, delay = chunk_params(request)
@@ -348,7 +351,7 @@ async def content_length_mismatch(request: HttpRequest) -> HttpResponse:
 
 
 @lab_view
-async def ndjson(request: HttpRequest) -> HttpResponse:
+async def ndjson(request: HttpRequest) -> StreamingHttpResponse:
     """Newline-delimited JSON, the way Ollama-style APIs stream, ending with done: true."""
     chunks, delay = chunk_params(request)
 
@@ -380,7 +383,7 @@ def _request_json(request: HttpRequest) -> dict[str, Any]:
 
 
 @lab_view
-async def openai_chat(request: HttpRequest, mode: str) -> HttpResponse:
+async def openai_chat(request: HttpRequest, mode: str) -> HttpResponseBase:
     """POST {base}/lab/openai/<mode>/v1/chat/completions, as the OpenAI SDK sends it."""
     if mode not in OPENAI_MODES:
         raise BadParameter(f"mode must be one of {', '.join(OPENAI_MODES)}")
@@ -433,7 +436,7 @@ async def openai_chat(request: HttpRequest, mode: str) -> HttpResponse:
 
 
 @lab_view
-async def anthropic_messages(request: HttpRequest) -> HttpResponse:
+async def anthropic_messages(request: HttpRequest) -> StreamingHttpResponse:
     """POST {base}/lab/anthropic/v1/messages: message_start ... message_stop, with pings."""
     payload = _request_json(request)
     chunks, delay = chunk_params(request)

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from .assessment import Assessment
 from .diagnosis import Diagnosis
@@ -24,6 +24,9 @@ from .parallel import MAX_PARALLEL
 from .policy import OutboundPolicy
 from .record import Record
 from .spec import MEBIBYTE, HeaderSpec, Limits, ProbeSpec, spec_problems
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 BAR_LEVELS = " ▁▂▃▄▅▆▇█"
 TIMELINE_WIDTH = 60
@@ -133,7 +136,7 @@ def _spec(options: dict[str, Any]) -> ProbeSpec:
     return spec
 
 
-def execute(options: dict[str, Any], policy: OutboundPolicy, out: TextIO) -> int:
+def execute(options: dict[str, Any], policy: OutboundPolicy, out: SupportsWrite[str]) -> int:
     """Run the experiment the options describe, print its report, return the exit status."""
     experiment = experiment_from(options)
     report = asyncio.run(run_experiment(experiment, policy))

@@ -21,7 +21,7 @@ from typing import Any
 PIECE_BYTES = 64 * 1024
 
 try:  # brotli is optional; without it "br" bodies are timed but not parsed
-    import brotli  # type: ignore[import-not-found]
+    import brotli
 except ImportError:  # pragma: no cover - depends on the environment
     brotli = None
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -343,8 +343,11 @@ async def _read_body(
 ) -> None:
     t = recorder.elapsed()
     decoding = True
+    # httpx types aiter_raw() as an AsyncIterator, but it is an async generator
+    # (it has aclose()), which is what aclosing needs.
+    raw_reads = cast(AsyncGenerator[bytes, None], response.aiter_raw())
     async with (
-        contextlib.aclosing(response.aiter_raw()) as reads,
+        contextlib.aclosing(raw_reads) as reads,
         contextlib.aclosing(_until_quiet_after_terminal(reads, limits, recorder)) as timed_reads,
     ):
         async for raw in timed_reads:
@@ -374,7 +377,7 @@ async def _decode_and_parse(
 
 async def _until_quiet_after_terminal(
     reads: AsyncIterator[bytes], limits: Limits, recorder: Recorder
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Yields reads; once the terminal event is in, waits only a short while
     for the body to end, so a server that keeps the connection open after
     [DONE] does not hold the run until the total limit."""

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from .record import Event
-from .sse import CompactItem, LineSplitter, SSEParser, TooLong
+from .sse import CompactItem, LineSplitter, SSEComment, SSEParser, TooLong
 
 FORMATS: tuple[str, ...] = ("auto", "sse", "openai", "anthropic", "ndjson", "text", "websocket")
 
@@ -40,8 +41,11 @@ _SNIPPET_CHARS = 200
 
 
 class BodyDecoder(Protocol):
-    format: str
-    expects_terminal: bool
+    @property
+    def format(self) -> str: ...
+
+    @property
+    def expects_terminal(self) -> bool: ...
 
     def feed(self, data: bytes) -> list[Event]: ...
 
@@ -189,7 +193,8 @@ def _openai_responses_events(obj: dict[str, Any]) -> list[Event]:
     if kind.endswith(".delta") and isinstance(obj.get("delta"), str):
         detail = None if "output_text" in kind else kind.removeprefix("response.").removesuffix(".delta")
         return [_event("content", text=obj["delta"], name=kind, detail=detail)]
-    response = obj.get("response") if isinstance(obj.get("response"), dict) else {}
+    found = obj.get("response")
+    response: dict[str, Any] = found if isinstance(found, dict) else {}
     if kind == "response.failed":
         return [_event("error", name=kind, detail=_error_message(response.get("error") or "response failed"))]
     events: list[Event] = []
@@ -393,11 +398,11 @@ class SSEDecoder:
         facts.update(self._dialect.runs.facts())
         return facts
 
-    def _events(self, items: list[CompactItem]) -> list[Event]:
+    def _events(self, items: Sequence[CompactItem]) -> list[Event]:
         events: list[Event] = []
         events_for = self._dialect.events_for
         for item in items:
-            if type(item) is not tuple:
+            if isinstance(item, SSEComment):
                 events.append(_event("comment", text=_snippet(item.text)))
                 continue
             name, data = item[0], item[1]

@@ -138,7 +138,7 @@ class SSEParser:
         return bool(self._data) or self._lines.has_partial_line or bool(self._start)
 
     def feed(self, data: bytes) -> list[SSEItem]:
-        return [SSEMessage(*item) if type(item) is tuple else item for item in self.feed_compact(data)]
+        return [SSEMessage(*item) if isinstance(item, tuple) else item for item in self.feed_compact(data)]
 
     def feed_compact(self, data: bytes) -> list[CompactItem]:
         """Like feed(), with each message as an (event, data, id, retry) tuple.
@@ -211,7 +211,7 @@ class SSEParser:
                 if comment is not None:
                     items.append(comment)
 
-    def finish(self) -> list[SSEItem]:
+    def finish(self) -> list[SSEComment]:
         """End of stream. Per the spec an unterminated event is dropped, but a
         final comment line without a line end is still reported."""
         if not self._started and self._start:
@@ -219,7 +219,7 @@ class SSEParser:
             leftover, self._start = bytes(self._start), bytearray()
             self._lines.feed(leftover)
         partial = self._lines.take_partial_line()
-        items: list[SSEItem] = []
+        items: list[SSEComment] = []
         if partial.startswith(b":"):
             items.append(SSEComment(self._decode(partial[1:])))
         return items

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from typing import TypedDict
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -77,9 +78,9 @@ async def _open(
                 **_tls_arguments(target, spec),
             )
         except InvalidStatus as rejected:
-            response = rejected.response
-            await recorder.set_response(response.status_code, "HTTP/1.1", response.headers)
-            await recorder.end("http-error", f"the WebSocket upgrade was answered with HTTP {response.status_code}")
+            refusal = rejected.response
+            await recorder.set_response(refusal.status_code, "HTTP/1.1", refusal.headers)
+            await recorder.end("http-error", f"the WebSocket upgrade was answered with HTTP {refusal.status_code}")
             return None
         except TimeoutError:
             reason = f"no WebSocket handshake within {limits.headers_seconds:g} s"
@@ -99,7 +100,11 @@ async def _open(
     return None
 
 
-def _tls_arguments(target: Target, spec: ProbeSpec) -> dict[str, object]:
+class _TLSArguments(TypedDict, total=False):
+    ssl: ssl.SSLContext
+
+
+def _tls_arguments(target: Target, spec: ProbeSpec) -> _TLSArguments:
     if target.scheme != "wss" or spec.verify_tls:
         return {}
     context = ssl.create_default_context()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -93,7 +93,14 @@ class HeaderForm(forms.Form):
         return HeaderSpec(name, value, secret=self.is_secret) if name else None
 
 
-class BaseHeaderFormSet(forms.BaseFormSet):
+if TYPE_CHECKING:
+    # BaseFormSet is generic only in django-stubs, not at run time.
+    _HeaderFormSetBase = forms.BaseFormSet[HeaderForm]
+else:
+    _HeaderFormSetBase = forms.BaseFormSet
+
+
+class BaseHeaderFormSet(_HeaderFormSetBase):
     def headers(self) -> tuple[HeaderSpec, ...]:
         return tuple(header for form in self.forms if (header := form.header()) is not None)
 
@@ -102,9 +109,13 @@ class BaseHeaderFormSet(forms.BaseFormSet):
         return self.is_bound and any(form.has_secret_value for form in self.forms)
 
 
-HeaderFormSet = forms.formset_factory(
-    HeaderForm, formset=BaseHeaderFormSet, extra=0, max_num=MAX_HEADER_ROWS, validate_max=True,
-    absolute_max=MAX_HEADER_ROWS,
+# formset_factory returns a subclass of the `formset` it is given; the stubs type it as BaseFormSet.
+HeaderFormSet = cast(
+    "type[BaseHeaderFormSet]",
+    forms.formset_factory(
+        HeaderForm, formset=BaseHeaderFormSet, extra=0, max_num=MAX_HEADER_ROWS, validate_max=True,
+        absolute_max=MAX_HEADER_ROWS,
+    ),
 )
 
 
@@ -166,7 +177,9 @@ class RunForm(forms.Form):
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if framework_names:
-            self.fields["framework"].choices = [("", "Not chosen"), *framework_names.items()]
+            framework = self.fields["framework"]
+            assert isinstance(framework, forms.ChoiceField)
+            framework.choices = [("", "Not chosen"), *framework_names.items()]
         self.fields["total_seconds"].validators.append(_between(1, settings.RUNS_MAX_SECONDS))
         self.header_formset = header_formset(self.data if self.is_bound else None, header_rows, blank_rows)
         self.experiment: Experiment | None = None
@@ -226,7 +239,7 @@ class RunForm(forms.Form):
         return cleaned
 
     def clean_url(self) -> str:
-        url = self.cleaned_data["url"].strip()
+        url: str = self.cleaned_data["url"].strip()
         for problem in url_problems(url):
             raise forms.ValidationError(problem)
         return url

@@ -195,7 +195,7 @@ class Drawing:
 
 def _nice_step(duration: float, target_ticks: int = 6) -> float:
     raw = max(duration, 1e-3) / target_ticks
-    magnitude = 10 ** math.floor(math.log10(raw))
+    magnitude: float = 10 ** math.floor(math.log10(raw))
     for multiple in (1, 2, 5, 10):
         if multiple * magnitude >= raw:
             return multiple * magnitude
@@ -235,7 +235,7 @@ def draw(state: LiveState, now: float | None = None) -> Drawing:
         baseline = top + lane_height - 6
         usable = lane_height - 14
         start_x = x_of(lane.start)
-        points = [(start_x, baseline)]
+        points: list[tuple[float, float]] = [(start_x, baseline)]
         for t, cumulative in _thin(lane.arrivals, duration):
             y = round(baseline - (cumulative / lane.bytes) * usable, 1) if lane.bytes else baseline
             x = x_of(lane.start + t)

@@ -78,7 +78,7 @@ def _initial_from_query(request: HttpRequest) -> tuple[dict[str, Any], list[dict
     blank_rows = DEFAULT_HEADER_ROWS
     if query.get("rows", "").isdigit():  # "Add a header" without JavaScript
         blank_rows = max(1, min(int(query["rows"]), MAX_HEADER_ROWS))
-    initial: dict[str, Any] = {}
+    initial = {}
     for key in ("framework", "walk", "url"):
         if query.get(key):
             initial[key] = query[key][:1000]
