@@ -1,6 +1,7 @@
-"""Probe benchmarks: timing accuracy and ingest speed, against the app's own lab.
+"""Probe benchmarks: timing accuracy, ingest speed, the report, and the probe command as
+a whole process, against the app's own lab.
 
-    .venv/bin/python bench/probe_bench.py [--streams 100] [--flood 200000]
+    .venv/bin/python bench/probe_bench.py [--streams 100] [--flood 200000] [--cli-flood 90000]
 
 Starts the app with Daphne on a free loopback port and measures:
 
@@ -13,10 +14,18 @@ Starts the app with Daphne on a free loopback port and measures:
   a bare httpx loop that reads lines and json-decodes each event, same endpoint, same run.
   The server writes the flood at a rate of its own, and a client that keeps up only sees
   that rate; so this process's CPU time per event is printed for both as well, which shows
-  how far each one is from falling behind.
+  how far each one is from falling behind;
+- the report: building the JSON of an experiment whose record holds --report-events events
+  (measured from a real flood), and the memory each kept event costs while probing;
+- the probe command as a person runs it, a whole process from start to printed report, on
+  --cli-flood OpenAI-style events, against two readers written by hand and also run as
+  whole processes (bench/readers.py): one in the manner of vLLM's benchmark client (aiohttp,
+  pieces split on blank lines, perf_counter and json.loads per message) and a bare httpx
+  line loop with json.loads.
 
-Goals: lag p99 under 2 ms alone and under 20 ms at 100 streams; ingest ratio at least 1.0.
-It prints figures, never asserts them.
+Goals: lag p99 under 2 ms alone and under 10 ms at 100 streams; ingest ratio at least 1.2;
+a report for 100,000 events in under 0.2 s; the probe command at most 1.0x the vLLM-style
+reader. It prints figures, never asserts them.
 
 Where the machine has two cores or more, the server runs pinned to one core and this
 process (probe and baseline alike) to another, so that the server's work for 100 streams
@@ -32,12 +41,12 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import httpx
@@ -45,13 +54,20 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from troubleshooter.probe import Limits, ProbeSpec, Record, run_probe  # noqa: E402
+from tests.support import app_environment, daphne, manage, percentile  # noqa: E402
+from troubleshooter.probe import (  # noqa: E402
+    KINDS,
+    Experiment,
+    Limits,
+    OutboundPolicy,
+    ProbeSpec,
+    Record,
+    run_experiment,
+    run_probe,
+)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+CHAT_BODY = {"model": "lab-model", "stream": True, "messages": [{"role": "user", "content": "flood"}]}
+LOOPBACK = OutboundPolicy(allow_private=True)
 
 
 def split_cores(pin: bool) -> tuple[set[int] | None, set[int] | None]:
@@ -62,35 +78,6 @@ def split_cores(pin: bool) -> tuple[set[int] | None, set[int] | None]:
     return {cores[0]}, {cores[1]}
 
 
-def start_app(workdir: Path, server_cores: set[int] | None) -> tuple[subprocess.Popen[bytes], str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "troubleshooter.settings",
-        "SECRET_KEY": "benchmark-only",
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-        "LAB_ENABLED": "1",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("REDIS_URL", None)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "troubleshooter.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        # Set before exec, so that every thread the server starts inherits it.
-        preexec_fn=(lambda: os.sched_setaffinity(0, server_cores)) if server_cores else None,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz/", timeout=1).status_code == 200:
-                return server, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the app did not start")
-
-
 def lags_ms(record: Record) -> list[float]:
     return [
         (record.started_monotonic + event.t - float(event.text)) * 1000
@@ -99,31 +86,33 @@ def lags_ms(record: Record) -> list[float]:
     ]
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 async def timing(base: str, streams: int, chunks: int, delay: float) -> list[float]:
     spec = ProbeSpec(url=f"{base}/lab/sse/clock/?chunks={chunks}&delay={delay}")
     limits = Limits(total_seconds=120)
-    records = await asyncio.gather(*(run_probe(spec, limits) for _ in range(streams)))
+    records = await asyncio.gather(*(run_probe(spec, limits, policy=LOOPBACK) for _ in range(streams)))
     return [lag for record in records for lag in lags_ms(record)]
 
 
-async def probe_ingest(url: str, body: dict) -> tuple[int, float]:
-    spec = ProbeSpec(url=url, method="POST", json_body=body, format="openai")
-    record = await run_probe(spec, Limits(total_seconds=300, max_events=10_000_000, max_bytes=2**31))
+def flood_url(base: str, events: int) -> str:
+    return f"{base}/lab/openai/healthy/v1/chat/completions?chunks={events}&delay=0&batch=500"
+
+
+FLOOD_LIMITS = Limits(total_seconds=300, max_events=10_000_000, max_bytes=2**31)
+
+
+async def probe_ingest(url: str) -> tuple[int, float]:
+    spec = ProbeSpec(url=url, method="POST", json_body=CHAT_BODY, format="openai")
+    record = await run_probe(spec, FLOOD_LIMITS, policy=LOOPBACK)
     content = sum(1 for event in record.events if event.kind == "content")
     return content, record.ending.t if record.ending else 0.0
 
 
-async def bare_ingest(url: str, body: dict) -> tuple[int, float]:
+async def bare_ingest(url: str) -> tuple[int, float]:
     """The baseline: what a hand-written client does, with nothing recorded."""
     count = 0
     started = time.monotonic()
     async with httpx.AsyncClient(timeout=300, trust_env=False) as client:
-        async with client.stream("POST", url, json=body) as response:
+        async with client.stream("POST", url, json=CHAT_BODY) as response:
             async for line in response.aiter_lines():
                 if line.startswith("data: ") and line != "data: [DONE]":
                     payload = json.loads(line[6:])
@@ -132,60 +121,130 @@ async def bare_ingest(url: str, body: dict) -> tuple[int, float]:
     return count, time.monotonic() - started
 
 
+def report_figures(base: str, events: int) -> dict[str, float]:
+    """A real experiment on a flood, with the memory it keeps traced; then its report built."""
+    spec = ProbeSpec(url=flood_url(base, events), method="POST", json_body=CHAT_BODY, format="openai")
+    experiment = Experiment(kind=KINDS["single"], spec=spec, limits=FLOOD_LIMITS)
+    tracemalloc.start()
+    report = asyncio.run(run_experiment(experiment, LOOPBACK))
+    kept, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    record = report.lanes[0].record
+    started = time.perf_counter()
+    as_json = report.to_json()
+    built = time.perf_counter() - started
+    started = time.perf_counter()
+    text = json.dumps(as_json)
+    dumped = time.perf_counter() - started
+    return {
+        "events": len(record.events), "reads": len(record.reads), "built": built, "dumped": dumped,
+        "bytes": len(text), "kept_per_event": kept / max(len(record.events), 1),
+    }
+
+
+def whole_process_seconds(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{argv[:3]} failed: {done.stderr[-2000:]}")
+    return seconds, done.stdout
+
+
+def cli_figures(base: str, events: int, rounds: int, env: dict[str, str]) -> dict[str, list[float]]:
+    url, body = flood_url(base, events), json.dumps(CHAT_BODY)
+    commands = {
+        "probe command": [sys.executable, "manage.py", "probe", url, "--data", body, "--format", "openai",
+                          "--max-mib", "512"],
+        "vLLM-style reader": [sys.executable, "bench/readers.py", "vllm", url, body],
+        "bare httpx loop": [sys.executable, "bench/readers.py", "httpx", url, body],
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(rounds):  # alternating, so that a disturbance hits all three alike
+        for name, argv in commands.items():
+            took, output = whole_process_seconds(argv, env)
+            if name == "probe command" and f"{events} content events" not in output:
+                raise SystemExit(f"the probe command did not read the whole flood:\n{output[-1500:]}")
+            seconds[name].append(took)
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--streams", type=int, default=100)
     parser.add_argument("--flood", type=int, default=200_000, help="events in the ingest flood")
     parser.add_argument("--rounds", type=int, default=3, help="ingest rounds, alternating probe and baseline")
     parser.add_argument("--timing-rounds", type=int, default=3, help="timing rounds for each stream count")
+    parser.add_argument("--report-events", type=int, default=100_000, help="events in the record of the report")
+    parser.add_argument("--cli-flood", type=int, default=90_000, help="events for the whole-process comparison")
+    parser.add_argument("--cli-rounds", type=int, default=5)
+    parser.add_argument("--only", choices=["timing", "ingest", "report", "cli"], action="append",
+                        help="run only these sections (repeatable)")
     parser.add_argument("--no-pin", action="store_true", help="let the server and the client share all cores")
     args = parser.parse_args()
+    sections = set(args.only or ["timing", "ingest", "report", "cli"])
 
     server_cores, client_cores = split_cores(not args.no_pin)
     if client_cores:
         os.sched_setaffinity(0, client_cores)
-        print(f"server pinned to core {min(server_cores)}, probe and baseline to core {min(client_cores)}")
+        print(f"server pinned to core {min(server_cores)}, probe and baselines to core {min(client_cores)}")
     else:
         print("server and client share the cores (not pinned)")
-    with tempfile.TemporaryDirectory() as workdir:
-        server, base = start_app(Path(workdir), server_cores)
-        try:
-            alone = [asyncio.run(timing(base, 1, 500, 0.01)) for _ in range(args.timing_rounds)]
-            many = [asyncio.run(timing(base, args.streams, 100, 0.05)) for _ in range(args.timing_rounds)]
-            print(f"timing accuracy: receive minus send, loopback, median of {args.timing_rounds} rounds by p99")
-            for label, rounds in (("1 stream", alone), (f"{args.streams} streams", many)):
-                p99s = [percentile(lags, 0.99) for lags in rounds]
-                lags = rounds[p99s.index(statistics.median_low(p99s))]
-                print(
-                    f"  {label:>12}: {len(lags)} events, p50 {percentile(lags, 0.5):.3f} ms, "
-                    f"p99 {percentile(lags, 0.99):.3f} ms, max {max(lags):.3f} ms "
-                    f"(p99 of each round: {', '.join(f'{p99:.1f}' for p99 in p99s)} ms)"
-                )
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        env = app_environment(workdir, LAB_ENABLED="1", LOG_LEVEL="WARNING")
+        manage(env, "migrate", "--noinput", "-v", "0")
+        pin = (lambda: os.sched_setaffinity(0, server_cores)) if server_cores else None
+        with daphne(env, workdir / "daphne.log", preexec_fn=pin) as (_, base):
+            if "timing" in sections:
+                alone = [asyncio.run(timing(base, 1, 500, 0.01)) for _ in range(args.timing_rounds)]
+                many = [asyncio.run(timing(base, args.streams, 100, 0.05)) for _ in range(args.timing_rounds)]
+                print(f"timing accuracy: receive minus send, loopback, median of {args.timing_rounds} rounds by p99")
+                for label, rounds in (("1 stream", alone), (f"{args.streams} streams", many)):
+                    p99s = [percentile(lags, 0.99) for lags in rounds]
+                    lags = rounds[p99s.index(statistics.median_low(p99s))]
+                    print(
+                        f"  {label:>12}: {len(lags)} events, p50 {percentile(lags, 0.5):.3f} ms, "
+                        f"p99 {percentile(lags, 0.99):.3f} ms, max {max(lags):.3f} ms "
+                        f"(p99 of each round: {', '.join(f'{p99:.1f}' for p99 in p99s)} ms)"
+                    )
 
-            url = f"{base}/lab/openai/healthy/v1/chat/completions?chunks={args.flood}&delay=0&batch=500"
-            body = {"model": "lab-model", "stream": True, "messages": [{"role": "user", "content": "flood"}]}
-            probe_rates, bare_rates, probe_cpu, bare_cpu = [], [], [], []
-            for _ in range(args.rounds):
-                cpu = time.process_time()
-                count, seconds = asyncio.run(probe_ingest(url, body))
-                probe_cpu.append((time.process_time() - cpu) / count * 1e6)
-                probe_rates.append(count / seconds)
-                cpu = time.process_time()
-                count_bare, seconds_bare = asyncio.run(bare_ingest(url, body))
-                bare_cpu.append((time.process_time() - cpu) / count_bare * 1e6)
-                bare_rates.append(count_bare / seconds_bare)
-                assert count == count_bare == args.flood, (count, count_bare)
-            probe_rate, bare_rate = statistics.median(probe_rates), statistics.median(bare_rates)
-            print(f"ingest: {args.flood} OpenAI-style events, median of {args.rounds} rounds")
-            print(f"  probe           : {probe_rate:,.0f} events/s, {statistics.median(probe_cpu):.2f} us CPU per event")
-            print(
-                f"  bare httpx loop : {bare_rate:,.0f} events/s, {statistics.median(bare_cpu):.2f} us CPU per event"
-                " (baseline)"
-            )
-            print(f"  ratio           : {probe_rate / bare_rate:.2f}")
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+            if "ingest" in sections:
+                url = flood_url(base, args.flood)
+                probe_rates, bare_rates, probe_cpu, bare_cpu = [], [], [], []
+                for _ in range(args.rounds):
+                    cpu = time.process_time()
+                    count, seconds = asyncio.run(probe_ingest(url))
+                    probe_cpu.append((time.process_time() - cpu) / count * 1e6)
+                    probe_rates.append(count / seconds)
+                    cpu = time.process_time()
+                    count_bare, seconds_bare = asyncio.run(bare_ingest(url))
+                    bare_cpu.append((time.process_time() - cpu) / count_bare * 1e6)
+                    bare_rates.append(count_bare / seconds_bare)
+                    assert count == count_bare == args.flood, (count, count_bare)
+                probe_rate, bare_rate = statistics.median(probe_rates), statistics.median(bare_rates)
+                print(f"ingest in process: {args.flood} OpenAI-style events, median of {args.rounds} rounds")
+                print(f"  probe           : {probe_rate:,.0f} events/s, {statistics.median(probe_cpu):.2f} us CPU per event")
+                print(f"  bare httpx loop : {bare_rate:,.0f} events/s, {statistics.median(bare_cpu):.2f} us CPU per event"
+                      " (baseline)")
+                print(f"  ratio           : {probe_rate / bare_rate:.2f}x the baseline's rate")
+
+            if "report" in sections:
+                figures = report_figures(base, args.report_events)
+                print(f"report: an experiment on a flood of {args.report_events} events")
+                print(f"  record          : {figures['events']:,} events in {figures['reads']:,} reads")
+                print(f"  report built    : {figures['built'] * 1000:.0f} ms (to_json), "
+                      f"{figures['dumped'] * 1000:.0f} ms more to write {figures['bytes'] / 2**20:.1f} MiB of JSON")
+                print(f"  memory kept     : {figures['kept_per_event']:.0f} bytes per event while probing")
+
+            if "cli" in sections:
+                seconds = cli_figures(base, args.cli_flood, args.cli_rounds, env)
+                medians = {name: statistics.median(values) for name, values in seconds.items()}
+                baseline = medians["vLLM-style reader"]
+                print(f"whole process on {args.cli_flood} OpenAI-style events, median of {args.cli_rounds} rounds")
+                for name, median in medians.items():
+                    print(f"  {name:<18}: {median:.2f} s, {median / baseline:.2f}x the vLLM-style reader "
+                          f"(rounds: {', '.join(f'{s:.2f}' for s in seconds[name])})")
 
 
 if __name__ == "__main__":

@@ -20,14 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +33,11 @@ import httpx
 import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import app_environment, daphne, manage, percentile  # noqa: E402
+
 SAMPLE_SECONDS = 0.01
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- the server side: Daphne in this process, with a loop-lag sampler -----------------
@@ -73,34 +69,14 @@ def serve(port: int, lag_file: Path) -> None:
 # --- the client side ---------------------------------------------------------------------
 
 
-def start_server(workdir: Path, name: str, extra: list[str]) -> tuple[subprocess.Popen[bytes], str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")},
-        "DJANGO_SETTINGS_MODULE": "troubleshooter.settings",
-        "SECRET_KEY": "benchmark-only",
-        "DATABASE_URL": f"sqlite:///{workdir / (name + '.sqlite3')}",
-        "LAB_ENABLED": "1",
-        "LOG_LEVEL": "WARNING",
-        "RUNS_MAX_ACTIVE": "10000",
-        "RUNS_MAX_ACTIVE_PER_CLIENT": "10000",
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, *extra, str(port)] if extra else
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "troubleshooter.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(workdir / f"{name}.log").open("w"),
+def server_environment(workdir: Path, name: str) -> dict[str, str]:
+    env = app_environment(
+        workdir, DATABASE_URL=f"sqlite:///{workdir / (name + '.sqlite3')}", LAB_ENABLED="1", LOG_LEVEL="WARNING",
+        RUNS_MAX_ACTIVE="10000", RUNS_MAX_ACTIVE_PER_CLIENT="10000",
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz/", timeout=1).status_code == 200:
-                return server, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit(f"{name} did not start: {(workdir / f'{name}.log').read_text()[-2000:]}")
+    if manage(env, "migrate", "--noinput", "-v", "0").returncode:
+        raise SystemExit(f"{name}: migrate failed")
+    return env
 
 
 def resident_kib(pid: int) -> int:
@@ -113,7 +89,8 @@ async def start_runs(base: str, target: str, count: int) -> list[str]:
         form = await client.get("/runs/new/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
         data = {"csrfmiddlewaretoken": token, "kind": "single", "url": target, "method": "GET", "format": "sse",
-                "body_kind": "json", "total_seconds": "120", "concurrency": "2", "header_rows": "0"}
+                "body_kind": "json", "total_seconds": "120", "concurrency": "2",
+                "header-TOTAL_FORMS": "0", "header-INITIAL_FORMS": "0"}
 
         async def one() -> str:
             response = await client.post("/runs/new/", data=data)
@@ -164,10 +141,6 @@ def lag_in(window: tuple[float, float], lag_file: Path) -> list[float]:
     return sorted(lag * 1000 for at, lag in samples if window[0] <= at <= window[1])
 
 
-def percentile(ordered: list[float], share: float) -> float:
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=100)
@@ -180,26 +153,22 @@ def main() -> None:
         serve(args.serve, args.lag_file)
         return
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as servers:
         workdir = Path(tmp)
         lag_file = workdir / "lag.json"
-        lab, lab_base = start_server(workdir, "lab", [])
-        app, app_base = start_server(
-            workdir, "app", [str(Path(__file__).resolve()), "--lag-file", str(lag_file), "--serve"]
-        )
-        try:
-            target = f"{lab_base}/lab/sse/healthy/?chunks={args.chunks}&delay={args.delay}"
-            results = []
-            for runs in (1, args.runs):
-                result = asyncio.run(phase(app_base, target, runs, app.pid))
-                time.sleep(1.0)  # let the sampler write the window out
-                lags = lag_in(result["window"], lag_file)
-                result.update(lag_p50=percentile(lags, 0.5), lag_p99=percentile(lags, 0.99), lag_max=lags[-1])
-                results.append(result)
-        finally:
-            for server in (app, lab):
-                server.terminate()
-                server.wait(timeout=10)
+        _lab, lab_base = servers.enter_context(daphne(server_environment(workdir, "lab"), workdir / "lab.log"))
+        app, app_base = servers.enter_context(daphne(
+            server_environment(workdir, "app"), workdir / "app.log",
+            command=[sys.executable, str(Path(__file__).resolve()), "--lag-file", str(lag_file), "--serve"],
+        ))
+        target = f"{lab_base}/lab/sse/healthy/?chunks={args.chunks}&delay={args.delay}"
+        results = []
+        for runs in (1, args.runs):
+            result = asyncio.run(phase(app_base, target, runs, app.pid))
+            time.sleep(1.0)  # let the sampler write the window out
+            lags = lag_in(result["window"], lag_file)
+            result.update(lag_p50=percentile(lags, 0.5), lag_p99=percentile(lags, 0.99), lag_max=lags[-1])
+            results.append(result)
 
     print(f"live runs: each reads {args.chunks} SSE events {args.delay:g} s apart; one viewer per run")
     for result in results:

@@ -3,9 +3,10 @@ import json
 import pytest
 
 from tests.probe.servers import make_record, steady_stream
-from troubleshooter.probe.diagnosis import KNOWN_TIMEOUTS, OUTCOMES, Diagnosis, concurrency_causes, diagnose
+from troubleshooter.probe.diagnosis import KNOWN_TIMEOUTS, Diagnosis, concurrency_causes, diagnose
 from troubleshooter.probe.metrics import analyse_overlap
 from troubleshooter.probe.record import Ending, Event
+from troubleshooter.vocabulary import OUTCOMES
 
 # The ids every guide page and permalink use.
 CAUSE_IDS = {

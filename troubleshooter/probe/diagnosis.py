@@ -13,8 +13,9 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 from troubleshooter.vocabulary import CAUSE_IDS
 
@@ -102,6 +103,22 @@ class Context:
     record: Record
     metrics: Metrics
     timeouts: Mapping[str, Mapping[float, str]]
+
+    @cached_property
+    def texts_seen(self) -> list[Seen]:
+        """Every text the run received, in order; several rules read them all."""
+        return _texts_seen(self.record)
+
+    @cached_property
+    def all_text(self) -> str:
+        """The texts seen, joined by line breaks: a pattern that cannot match a line break
+        and finds nothing in here finds nothing in any one of them, so a flood is searched
+        once instead of text by text."""
+        return "\n".join(seen.text for seen in self.texts_seen)
+
+    @cached_property
+    def all_text_lowered(self) -> str:
+        return self.all_text.lower()
 
     @property
     def media_type(self) -> str:
@@ -498,17 +515,26 @@ API_MISMATCH = re.compile(
 QUOTE_CHARS = 160
 
 
-@dataclass(frozen=True)
-class Seen:
-    """A piece of text the run received, and where it came from."""
+class Seen(NamedTuple):
+    """A piece of text the run received, and where it came from. A flood has a hundred
+    thousand of these and evidence quotes one, so they are tuples, cheap to make, and
+    `where` is worded only when asked."""
 
-    where: str
+    place: str  # may hold "{at}", the time it arrived
     text: str
     in_error: bool  # part of a non-2xx answer or an error event
+    t: float = 0.0
+
+    @property
+    def where(self) -> str:
+        return self.place.format(at=seconds(self.t)) if "{at}" in self.place else self.place
 
 
 def texts_seen(context: Context) -> list[Seen]:
-    record = context.record
+    return context.texts_seen
+
+
+def _texts_seen(record: Record) -> list[Seen]:
     status = record.status
     failed = status is not None and not 200 <= status < 300
     seen: list[Seen] = []
@@ -520,14 +546,14 @@ def texts_seen(context: Context) -> list[Seen]:
         seen.append(Seen(f"the HTTP {status} body", "".join(event.text for event in content), True))
     elif content:
         seen.extend(
-            Seen(f"content event {index} (at {seconds(event.t)})", event.text, False)
+            Seen(f"content event {index} (at {{at}})", event.text, False, event.t)
             for index, event in enumerate(content, start=1)
         )
     for event in record.events:
         if event.kind == "error" and event.detail:
-            seen.append(Seen(f"the error event at {seconds(event.t)}", event.detail, True))
+            seen.append(Seen("the error event at {at}", event.detail, True, event.t))
         elif event.kind == "garbage" and event.text:
-            seen.append(Seen(f"a data field that is not JSON (at {seconds(event.t)})", event.text, True))
+            seen.append(Seen("a data field that is not JSON (at {at})", event.text, True, event.t))
     if record.ending and record.ending.kind == "http-error" and record.ending.reason:
         seen.append(Seen("the error the client reported", record.ending.reason, True))
     return seen
@@ -545,6 +571,8 @@ def quote(text: str, start: int, end: int) -> str:
 
 
 def rule_event_loop_misuse(context: Context) -> Cause | None:
+    if not any(message in context.all_text_lowered for message in EVENT_LOOP_MESSAGES):
+        return None
     for seen in texts_seen(context):
         lowered = seen.text.lower()
         for message in EVENT_LOOP_MESSAGES:
@@ -569,6 +597,8 @@ def rule_event_loop_misuse(context: Context) -> Cause | None:
 
 
 def rule_version_drift(context: Context) -> Cause | None:
+    if not (API_MISMATCH.search(context.all_text) or OBJECT_REPR.search(context.all_text)):
+        return None
     for seen in texts_seen(context):
         found = API_MISMATCH.search(seen.text) if seen.in_error else None
         if found:
@@ -612,26 +642,32 @@ def text_restart(record: Record) -> Restart | None:
     characters, or all that follows, whichever is least, and never fewer than 12."""
     content = [event for event in record.events if event.kind == "content" and event.detail is None]
     full = "".join(event.text for event in content)
-    restarts: list[tuple[int, int, int]] = []
+    restarts: list[tuple[int, int]] = []
     offset = 0
     for index, event in enumerate(content):
         needed = max(RESTART_MIN_CHARS, min(offset, RESTART_FULL_CHARS, len(full) - offset))
         if index and full.startswith(full[:needed], offset):
-            restarts.append((index, offset, _repeated_from(full, offset)))
+            restarts.append((index, offset))
             if len(restarts) > 1:
                 return None
         offset += len(event.text)
     if not restarts:
         return None
-    index, before, repeated = restarts[0]
+    index, before = restarts[0]
+    repeated = _repeated_from(full, before)
     gaps = [later.t - earlier.t for earlier, later in pairwise(content)]
     return Restart(index, content[index].t, before, repeated, gaps[index - 1], percentile(gaps, 50) or 0.0)
 
 
 def _repeated_from(text: str, offset: int) -> int:
-    """How many characters from `offset` on repeat the start of `text`."""
+    """How many characters from `offset` on repeat the start of `text`: whole blocks
+    compared as slices, then the last block character by character."""
+    block = 4096
     length = 0
-    while offset + length < len(text) and text[length] == text[offset + length]:
+    limit = len(text) - offset
+    while length + block <= limit and text[length : length + block] == text[offset + length : offset + length + block]:
+        length += block
+    while length < limit and text[length] == text[offset + length]:
         length += 1
     return length
 

@@ -198,8 +198,8 @@ class Record:
     http_version: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     time_to_headers: float | None = None
-    reads: list[Read] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    reads: list[Read] = field(default_factory=list, repr=False)  # a flood holds 100,000s
+    events: list[Event] = field(default_factory=list, repr=False)
     ending: Ending | None = None
     # Observations that are neither reads nor events: decoded size, gzip
     # members, invalid UTF-8 seen, websocket close code, ...
