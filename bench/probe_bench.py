@@ -12,13 +12,13 @@ Starts the app with Daphne on a free loopback port and measures:
   disturbed by something else on the machine neither hides nor makes the figure;
 - ingest: OpenAI-style events per second parsed by the probe from a flood, as a ratio to
   a bare httpx loop that reads lines and json-decodes each event, same endpoint, same run.
-  The server writes the flood at a rate of its own, and a client that keeps up only sees
-  that rate; so this process's CPU time per event is printed for both as well, which shows
-  how far each one is from falling behind;
+  The flood comes from bench/flood.py, which writes pre-rendered chunks as fast as loopback
+  takes them, so each reader's rate is its own (the lab's endpoint renders every chunk and
+  would set the pace for both); this process's CPU time per event is printed as well;
 - the report: building the JSON of an experiment whose record holds --report-events events
   (measured from a real flood), and the memory each kept event costs while probing;
 - the probe command as a person runs it, a whole process from start to printed report, on
-  --cli-flood OpenAI-style events, against two readers written by hand and also run as
+  --cli-flood OpenAI-style events from the same flood server, against two readers written by hand and also run as
   whole processes (bench/readers.py): one in the manner of vLLM's benchmark client (aiohttp,
   pieces split on blank lines, perf_counter and json.loads per message) and a bare httpx
   line loop with json.loads.
@@ -41,12 +41,15 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -54,7 +57,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import app_environment, daphne, manage, percentile  # noqa: E402
+from tests.support import app_environment, daphne, free_port, manage, percentile  # noqa: E402
 from troubleshooter.probe import (  # noqa: E402
     KINDS,
     Experiment,
@@ -93,8 +96,35 @@ async def timing(base: str, streams: int, chunks: int, delay: float) -> list[flo
     return [lag for record in records for lag in lags_ms(record)]
 
 
-def flood_url(base: str, events: int) -> str:
+def lab_flood_url(base: str, events: int) -> str:
     return f"{base}/lab/openai/healthy/v1/chat/completions?chunks={events}&delay=0&batch=500"
+
+
+def flood_url(base: str, events: int) -> str:
+    return f"{base}/v1/chat/completions?events={events}"
+
+
+@contextmanager
+def flood_server(cores: set[int] | None) -> Iterator[str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "flood.py"), str(port)],
+        preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the flood server did not start") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 FLOOD_LIMITS = Limits(total_seconds=300, max_events=10_000_000, max_bytes=2**31)
@@ -123,7 +153,7 @@ async def bare_ingest(url: str) -> tuple[int, float]:
 
 def report_figures(base: str, events: int) -> dict[str, float]:
     """A real experiment on a flood, with the memory it keeps traced; then its report built."""
-    spec = ProbeSpec(url=flood_url(base, events), method="POST", json_body=CHAT_BODY, format="openai")
+    spec = ProbeSpec(url=lab_flood_url(base, events), method="POST", json_body=CHAT_BODY, format="openai")
     experiment = Experiment(kind=KINDS["single"], spec=spec, limits=FLOOD_LIMITS)
     tracemalloc.start()
     report = asyncio.run(run_experiment(experiment, LOOPBACK))
@@ -195,7 +225,7 @@ def main() -> None:
         env = app_environment(workdir, LAB_ENABLED="1", LOG_LEVEL="WARNING")
         manage(env, "migrate", "--noinput", "-v", "0")
         pin = (lambda: os.sched_setaffinity(0, server_cores)) if server_cores else None
-        with daphne(env, workdir / "daphne.log", preexec_fn=pin) as (_, base):
+        with daphne(env, workdir / "daphne.log", preexec_fn=pin) as (_, base), flood_server(server_cores) as flood:
             if "timing" in sections:
                 alone = [asyncio.run(timing(base, 1, 500, 0.01)) for _ in range(args.timing_rounds)]
                 many = [asyncio.run(timing(base, args.streams, 100, 0.05)) for _ in range(args.timing_rounds)]
@@ -210,7 +240,7 @@ def main() -> None:
                     )
 
             if "ingest" in sections:
-                url = flood_url(base, args.flood)
+                url = flood_url(flood, args.flood)
                 probe_rates, bare_rates, probe_cpu, bare_cpu = [], [], [], []
                 for _ in range(args.rounds):
                     cpu = time.process_time()
@@ -238,7 +268,7 @@ def main() -> None:
                 print(f"  memory kept     : {figures['kept_per_event']:.0f} bytes per event while probing")
 
             if "cli" in sections:
-                seconds = cli_figures(base, args.cli_flood, args.cli_rounds, env)
+                seconds = cli_figures(flood, args.cli_flood, args.cli_rounds, env)
                 medians = {name: statistics.median(values) for name, values in seconds.items()}
                 baseline = medians["vLLM-style reader"]
                 print(f"whole process on {args.cli_flood} OpenAI-style events, median of {args.cli_rounds} rounds")

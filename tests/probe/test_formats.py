@@ -267,3 +267,64 @@ def test_an_openai_chunk_whose_choices_is_not_a_list_is_read_without_crashing(ch
     decoder = make_decoder("openai", "text/event-stream", 1 << 20)
     events = decoder.feed(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
     assert events[-1].kind == "terminal"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": NaN}',  # json reads NaN; orjson refuses it
+        '{"a": "\\ud800"}',  # a lone surrogate
+        "[" * 1100 + "]" * 1100,  # nested past orjson's limit
+        '  {"a": 1}  ',
+        '{"a": 1} trailing',
+        "",
+    ],
+)
+def test_json_in_a_stream_is_exactly_what_the_standard_library_calls_json(text):
+    from troubleshooter.probe.formats import _NOT_JSON, _loads
+
+    try:
+        expected = json.loads(text)
+    except (ValueError, RecursionError):
+        expected = _NOT_JSON
+    got = _loads(text)
+    if expected is _NOT_JSON:
+        assert got is _NOT_JSON
+    else:
+        assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def test_the_one_difference_from_the_standard_library_is_an_integer_past_64_bits_read_as_a_float():
+    from troubleshooter.probe.formats import _loads
+
+    assert _loads('{"a": 18446744073709551615}') == {"a": 18446744073709551615}
+    assert _loads('{"a": 123456789012345678901234567890}') == {"a": 1.2345678901234568e29}
+
+
+@st.composite
+def chunks_of_runs(draw: st.DrawFn) -> dict:
+    chunk = draw(openai_chunks())
+    chunk["id"] = draw(st.sampled_from(["chatcmpl-1", "chatcmpl-2", None, 5, "", "c" * 70]))
+    choices = chunk["choices"]
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict) and draw(st.booleans()):
+        choices[0]["delta"] = {"role": "assistant", "content": "Hel"}  # a run that starts (again)
+    return chunk
+
+
+@given(st.lists(chunks_of_runs(), max_size=8))
+@settings(max_examples=1000, deadline=None)
+def test_the_one_pass_reading_of_plain_chunks_gives_the_same_events_and_run_marks_as_the_full_reading(chunks):
+    from troubleshooter.probe.formats import _RunMarkers
+
+    quick, full = _RunMarkers(), _RunMarkers()
+    for obj in chunks:
+        text = quick.plain_chunk_text(obj)
+        if text is None:
+            quick.note(obj)
+            quick_events = interpret_json(obj, "openai")
+        else:
+            quick_events = [Event("content", 0.0, text)]
+        full.note(obj)
+        assert quick_events == interpret_json(obj, "openai")
+    assert quick.facts() == full.facts()
+    assert (quick.ids, quick.id_changes, quick.role_restarts) == (full.ids, full.id_changes, full.role_restarts)

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from .collector import fewer_collections
 from .compression import DecodeFailed, Decompressor
 from .events import OnEvent
 from .formats import BodyDecoder, make_decoder
@@ -84,9 +85,10 @@ async def run_bounded(recorder: Recorder, work: Coroutine[Any, Any, None]) -> Re
     limits = recorder.limits
     total = asyncio.timeout(limits.total_seconds)
     try:
-        async with total:
-            await recorder.start()
-            await work
+        with fewer_collections():
+            async with total:
+                await recorder.start()
+                await work
     except TimeoutError as error:
         if total.expired():
             await recorder.end(
