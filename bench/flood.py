@@ -1,12 +1,15 @@
-"""A flood of OpenAI-style chat chunks, rendered once and written as fast as loopback takes
-them, so that a reader's speed is its own and not the server's.
+"""A lean loopback server for the probe benchmarks, so that what is measured is the reader
+and not the server.
 
     python bench/flood.py PORT
 
-Serves any request with a POST-or-GET answer of `?events=N` chunks (default 100,000) in
-chunked transfer encoding, 64 KiB per write, then the finish chunk and `data: [DONE]`. The
-chunks are those of the lab's OpenAI endpoint (the same fields and sizes), without its
-per-chunk clock, since nothing here is about timing accuracy.
+- `/clock/?chunks=N&delay=D`: N SSE events D seconds apart, each holding the server's
+  monotonic clock read just before its bytes are written, as the lab's clock stream does;
+  the lab's stream goes through Django and Daphne first, so with 100 streams its stamps
+  also carry the server's own queueing, which is not the reader's lateness.
+- anything else, `?events=N` (default 100,000): a flood of OpenAI-style chat chunks (the
+  lab's fields and sizes, without its per-chunk clock), rendered once and written 64 KiB
+  at a time as fast as loopback takes them, then the finish chunk and `data: [DONE]`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from urllib.parse import parse_qs, urlsplit
 
 WORDS = "Streams fail in quiet ways: a proxy holds the bytes, a timer closes an idle connection".split()
@@ -49,11 +53,15 @@ async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                        if line.lower().startswith("content-length:")), 0)
         if length:
             await reader.readexactly(length)
-        events = int(parse_qs(urlsplit(target).query).get("events", ["100000"])[0])
-        if events not in _cache:
-            _cache[events] = rendered(events)
+        query = parse_qs(urlsplit(target).query)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                      b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        if target.startswith("/clock/"):
+            await clock(writer, int(query.get("chunks", ["100"])[0]), float(query.get("delay", ["0.05"])[0]))
+            return
+        events = int(query.get("events", ["100000"])[0])
+        if events not in _cache:
+            _cache[events] = rendered(events)
         for piece in _cache[events]:
             writer.write(piece)
             await writer.drain()
@@ -61,6 +69,17 @@ async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         pass
     finally:
         writer.close()
+
+
+async def clock(writer: asyncio.StreamWriter, chunks: int, delay: float) -> None:
+    for _ in range(chunks):
+        event = f"data: {time.monotonic():.9f}\n\n".encode()
+        writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+        await writer.drain()
+        await asyncio.sleep(delay)
+    done = b"event: done\ndata: {}\n\n"
+    writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))
+    await writer.drain()
 
 
 async def serve(port: int) -> None:

@@ -89,8 +89,8 @@ def lags_ms(record: Record) -> list[float]:
     ]
 
 
-async def timing(base: str, streams: int, chunks: int, delay: float) -> list[float]:
-    spec = ProbeSpec(url=f"{base}/lab/sse/clock/?chunks={chunks}&delay={delay}")
+async def timing(url: str, streams: int, chunks: int, delay: float) -> list[float]:
+    spec = ProbeSpec(url=f"{url}?chunks={chunks}&delay={delay}")
     limits = Limits(total_seconds=120)
     records = await asyncio.gather(*(run_probe(spec, limits, policy=LOOPBACK) for _ in range(streams)))
     return [lag for record in records for lag in lags_ms(record)]
@@ -227,17 +227,21 @@ def main() -> None:
         pin = (lambda: os.sched_setaffinity(0, server_cores)) if server_cores else None
         with daphne(env, workdir / "daphne.log", preexec_fn=pin) as (_, base), flood_server(server_cores) as flood:
             if "timing" in sections:
-                alone = [asyncio.run(timing(base, 1, 500, 0.01)) for _ in range(args.timing_rounds)]
-                many = [asyncio.run(timing(base, args.streams, 100, 0.05)) for _ in range(args.timing_rounds)]
                 print(f"timing accuracy: receive minus send, loopback, median of {args.timing_rounds} rounds by p99")
-                for label, rounds in (("1 stream", alone), (f"{args.streams} streams", many)):
-                    p99s = [percentile(lags, 0.99) for lags in rounds]
-                    lags = rounds[p99s.index(statistics.median_low(p99s))]
-                    print(
-                        f"  {label:>12}: {len(lags)} events, p50 {percentile(lags, 0.5):.3f} ms, "
-                        f"p99 {percentile(lags, 0.99):.3f} ms, max {max(lags):.3f} ms "
-                        f"(p99 of each round: {', '.join(f'{p99:.1f}' for p99 in p99s)} ms)"
-                    )
+                servers = (("stamped at the write (bench/flood.py)", f"{flood}/clock/"),
+                           ("the lab through Django and Daphne", f"{base}/lab/sse/clock/"))
+                for server_label, url in servers:
+                    alone = [asyncio.run(timing(url, 1, 500, 0.01)) for _ in range(args.timing_rounds)]
+                    many = [asyncio.run(timing(url, args.streams, 100, 0.05)) for _ in range(args.timing_rounds)]
+                    print(f"  {server_label}:")
+                    for label, rounds in (("1 stream", alone), (f"{args.streams} streams", many)):
+                        p99s = [percentile(lags, 0.99) for lags in rounds]
+                        lags = rounds[p99s.index(statistics.median_low(p99s))]
+                        print(
+                            f"  {label:>14}: {len(lags)} events, p50 {percentile(lags, 0.5):.3f} ms, "
+                            f"p99 {percentile(lags, 0.99):.3f} ms, max {max(lags):.3f} ms "
+                            f"(p99 of each round: {', '.join(f'{p99:.1f}' for p99 in p99s)} ms)"
+                        )
 
             if "ingest" in sections:
                 url = flood_url(flood, args.flood)
