@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from .transport import AsyncioBackend
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -376,7 +378,7 @@ class PinnedNetworkBackend(httpcore.AsyncNetworkBackend):
         self._policy = policy
         self._resolver = resolver
         self._pins: dict[str, tuple[str, ...]] = {}
-        self._inner = httpcore.AnyIOBackend()
+        self._inner = AsyncioBackend()
 
     def pin(self, target: Target) -> None:
         self._pins[_pin_key(target.host)] = target.addresses
