@@ -46,7 +46,7 @@ def in_memory_channel_layer(settings) -> Iterator[None]:
     """A channel layer of the test's own: nothing left over from another test."""
     from channels.layers import channel_layers
 
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "troubleshooter.channel_layer.InMemoryChannelLayer"}}
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()

@@ -49,7 +49,7 @@ def test_the_embedded_default_is_sqlite_and_the_in_memory_layer_served_by_daphne
     values = json.loads(result.stdout)
     assert values["debug"] is False
     assert values["engine"] == "django.db.backends.sqlite3"
-    assert values["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert values["layer"] == "troubleshooter.channel_layer.InMemoryChannelLayer"
     assert values["first_app"] == "daphne"
     assert values["asgi"] == "troubleshooter.asgi.application"
 

@@ -32,16 +32,32 @@ _viewers = 0
 
 def update_interval() -> float:
     return MIN_INTERVAL * max(1.0, _viewers / VIEWERS_AT_FULL_RATE)
-# Viewers also look at the database on their own this often, so a lost wake-up (or a
-# worker that died mid-run) is noticed.
+
+
+# Viewers also look at the database on their own this often (less often with many viewers,
+# never past the longest), so a lost wake-up or a worker that died mid-run is noticed well
+# before a run counts as stale.
 POLL_SECONDS = 2.0
+POLL_SECONDS_AT_MOST = 10.0
 CLOSE_NOT_FOUND = 4404
+
+
+def poll_interval() -> float:
+    return min(POLL_SECONDS * max(1.0, _viewers / VIEWERS_AT_FULL_RATE), POLL_SECONDS_AT_MOST)
 
 
 @database_sync_to_async
 def load_run(run_id: uuid.UUID) -> Run | None:
     run = Run.objects.filter(pk=run_id).first()
     return executor.settle_if_stale(run) if run is not None else None
+
+
+@database_sync_to_async
+def still_running(run_id: uuid.UUID) -> bool:
+    """Whether the run goes on, read without its plan and report: most looks find it
+    running, and decoding those for each of hundreds of viewers cost more than the rest."""
+    run = Run.objects.filter(pk=run_id).only("state", "heartbeat").first()
+    return run is not None and run.is_active and not executor.is_stale(run)
 
 
 async def events_after(run_id: uuid.UUID, seq: int) -> list[LiveEvent]:
@@ -121,7 +137,7 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     async def _poll(self) -> None:
         while not self.finished:
-            await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(poll_interval())
             await self.catch_up(check_state=True)
 
     async def catch_up(self, check_state: bool = False) -> None:
@@ -135,11 +151,14 @@ class RunConsumer(AsyncWebsocketConsumer):
         if self.finished:
             return
         self.state.apply(await events_after(self.run.pk, self.state.last_seq))
-        if check_state:
+        if check_state and not (self.run.is_active and await still_running(self.run.pk)):
             self.run = await load_run(self.run.pk) or self.run
         if self.run.is_active:
             if self.state.last_seq > self.sent_seq or self.last_sent == 0.0:
-                await self.send(text_data=rendering.render_update(self.run, self.state, self.sent_seq))
+                # Drawn in a thread: hundreds of viewers' updates fall due together, and
+                # drawn on the loop they would hold up every stream being timed.
+                update = await asyncio.to_thread(rendering.render_update, self.run, self.state, self.sent_seq)
+                await self.send(text_data=update)
                 self.sent_seq = self.state.last_seq
                 self.last_sent = time.monotonic()
             return
