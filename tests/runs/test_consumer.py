@@ -216,3 +216,51 @@ def test_messages_from_the_browser_are_ignored():
         return nothing
 
     assert asyncio.run(scenario())
+
+
+def test_a_poll_notices_a_finished_run_without_any_wake_up(monkeypatch):
+    from troubleshooter.runs import consumers
+
+    monkeypatch.setattr(consumers, "POLL_SECONDS", 0.2)
+    run = make_run([[chunk(1), content(2, "done")]])
+
+    async def scenario() -> str:
+        communicator = await connect(run, after=2)
+        await communicator.receive_from()
+        await asyncio.to_thread(
+            lambda: Run.objects.filter(pk=run.pk).update(state="finished", outcome="healthy", finished=timezone.now())
+        )
+        final = await communicator.receive_from(timeout=3)  # nobody told the group: the poll finds it
+        await communicator.disconnect()
+        return final
+
+    final = asyncio.run(scenario())
+    assert final.startswith('<section id="run-live"') and "ws-connect" not in final
+
+
+def test_a_poll_notices_a_run_whose_worker_stopped_writing(monkeypatch):
+    from troubleshooter.runs import consumers
+
+    monkeypatch.setattr(consumers, "POLL_SECONDS", 0.2)
+    run = make_run([[chunk(1), content(2, "x")]])
+
+    async def scenario() -> str:
+        communicator = await connect(run, after=2)
+        await communicator.receive_from()
+        long_ago = timezone.now() - executor.STALE_AFTER * 2
+        await asyncio.to_thread(lambda: Run.objects.filter(pk=run.pk).update(heartbeat=long_ago))
+        final = await communicator.receive_from(timeout=3)
+        await communicator.disconnect()
+        return final
+
+    final = asyncio.run(scenario())
+    assert "nterrupted" in final
+    assert Run.objects.get(pk=run.pk).state == "interrupted"
+
+
+def test_polls_space_out_with_many_viewers_but_never_past_ten_seconds(monkeypatch):
+    from troubleshooter.runs import consumers
+
+    for viewers, expected in ((1, 2.0), (25, 2.0), (50, 4.0), (500, 10.0)):
+        monkeypatch.setattr(consumers, "_viewers", viewers)
+        assert consumers.poll_interval() == expected
