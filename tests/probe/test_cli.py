@@ -46,18 +46,32 @@ def test_a_buffered_stream_is_named_proxy_buffering(lab):
     assert any("Via: 1.1 lab-buffering-proxy" in e for e in result["causes"][0]["evidence"])
 
 
-def test_an_idle_gap_then_a_cut_is_named_idle_timeout(lab):
-    status, result = probe(f"{lab}/sse/idle-cut/?chunks=3&delay=0.05&gap=1", "--known-timeout", "1")
-    assert status == 1
-    assert result["outcome"] == "cut-off"
-    assert top_cause(result) == "idle-timeout"
 
 
-def test_a_cut_at_a_set_time_while_data_flows_is_named_request_timeout(lab):
-    status, result = probe(f"{lab}/sse/hard-cut/?at=1.5&delay=0.05", "--known-timeout", "1.5")
+
+
+@pytest.mark.parametrize(
+    ("route", "args", "outcome", "cause"),
+    [
+        ("/sse/idle-cut/?chunks=3&delay=0.05&gap=1", ["--known-timeout", "1"], "cut-off", "idle-timeout"),
+        ("/sse/hard-cut/?at=1.5&delay=0.05", ["--known-timeout", "1.5"], "cut-off", "request-timeout"),
+        ("/content-length-mismatch/?chunks=5&delay=0.02", [], "cut-off", "content-length-mismatch"),
+        ("/openai/length/v1/chat/completions", ["--data", '{"stream": true, "max_tokens": 5}'],
+         "truncated-by-model", "token-limit"),
+        ("/openai/error/v1/chat/completions", ["--data", '{"stream": true}'], "upstream-error", "upstream-error"),
+        ("/openai/healthy/v1/chat/completions?chunks=10&delay=0.1", ["--data", '{"stream": false}'],
+         "buffered", "server-buffering"),
+        ("/anthropic/v1/messages?chunks=10&delay=0.02", ["--data", '{"max_tokens": 4}'],
+         "truncated-by-model", "token-limit"),
+    ],
+    ids=["idle-timeout", "request-timeout", "content-length", "openai-length", "openai-error", "not-streaming",
+         "anthropic-max-tokens"],
+)
+def test_each_failing_lab_endpoint_exits_1_with_its_outcome_and_first_cause(lab, route, args, outcome, cause):
+    status, result = probe(f"{lab}{route}", *args)
     assert status == 1
-    assert result["outcome"] == "cut-off"
-    assert top_cause(result) == "request-timeout"
+    assert result["outcome"] == outcome
+    assert top_cause(result) == cause
 
 
 def test_a_stream_without_its_terminal_event_is_cut_off(lab):
@@ -67,11 +81,6 @@ def test_a_stream_without_its_terminal_event_is_cut_off(lab):
     assert result["lanes"][0]["record"]["ending"]["kind"] == "clean-close"
 
 
-def test_a_content_length_on_a_stream_is_named_content_length_mismatch(lab):
-    status, result = probe(f"{lab}/content-length-mismatch/?chunks=5&delay=0.02")
-    assert status == 1
-    assert result["outcome"] == "cut-off"
-    assert top_cause(result) == "content-length-mismatch"
 
 
 def test_gzip_per_chunk_is_named_per_chunk_compression(lab):
@@ -88,20 +97,8 @@ def test_a_healthy_openai_stream_is_healthy(lab):
     assert result["lanes"][0]["record"]["format"] == "sse/openai"
 
 
-def test_finish_reason_length_is_named_token_limit(lab):
-    status, result = probe(
-        f"{lab}/openai/length/v1/chat/completions", "--data", '{"stream": true, "max_tokens": 5}'
-    )
-    assert status == 1
-    assert result["outcome"] == "truncated-by-model"
-    assert top_cause(result) == "token-limit"
 
 
-def test_an_error_mid_stream_is_named_upstream_error(lab):
-    status, result = probe(f"{lab}/openai/error/v1/chat/completions", "--data", '{"stream": true}')
-    assert status == 1
-    assert result["outcome"] == "upstream-error"
-    assert top_cause(result) == "upstream-error"
 
 
 def test_a_slow_first_token_is_measured_but_not_a_fault(lab):
@@ -112,11 +109,6 @@ def test_a_slow_first_token_is_measured_but_not_a_fault(lab):
     assert result["metrics"]["time_to_first_content"] >= 1.0
 
 
-def test_a_non_streaming_json_answer_is_named_server_buffering(lab):
-    status, result = probe(f"{lab}/openai/healthy/v1/chat/completions?chunks=10&delay=0.1", "--data", '{"stream": false}')
-    assert status == 1
-    assert result["outcome"] == "buffered"
-    assert top_cause(result) == "server-buffering"
 
 
 def test_anthropic_messages_are_parsed_to_their_stop_event(lab):
@@ -125,10 +117,6 @@ def test_anthropic_messages_are_parsed_to_their_stop_event(lab):
     assert result["lanes"][0]["record"]["format"] == "sse/anthropic"
 
 
-def test_anthropic_max_tokens_is_named_token_limit(lab):
-    status, result = probe(f"{lab}/anthropic/v1/messages?chunks=10&delay=0.02", "--data", '{"max_tokens": 4}')
-    assert status == 1
-    assert top_cause(result) == "token-limit"
 
 
 def test_ndjson_is_healthy(lab):
