@@ -52,11 +52,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.readers import httpx_lines  # noqa: E402
 from tests.support import app_environment, daphne, free_port, manage, percentile  # noqa: E402
 from troubleshooter.probe import (  # noqa: E402
     KINDS,
@@ -139,15 +138,8 @@ async def probe_ingest(url: str) -> tuple[int, float]:
 
 async def bare_ingest(url: str) -> tuple[int, float]:
     """The baseline: what a hand-written client does, with nothing recorded."""
-    count = 0
     started = time.monotonic()
-    async with httpx.AsyncClient(timeout=300, trust_env=False) as client:
-        async with client.stream("POST", url, json=CHAT_BODY) as response:
-            async for line in response.aiter_lines():
-                if line.startswith("data: ") and line != "data: [DONE]":
-                    payload = json.loads(line[6:])
-                    if payload["choices"] and payload["choices"][0]["delta"].get("content"):
-                        count += 1
+    count = await httpx_lines(url, CHAT_BODY)
     return count, time.monotonic() - started
 
 
