@@ -4,6 +4,7 @@ app served by Daphne in a process of its own."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -57,6 +59,30 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
+
+
+def run_through_the_form(base: str, fields: dict[str, str], wait: float = 60) -> dict[str, Any]:
+    """Start an experiment as a person does, through /runs/new/ (no header rows unless the
+    fields say so), and return its JSON download once it is no longer running."""
+    with httpx.Client(base_url=base, timeout=10) as client:
+        page = client.get("/runs/new/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert token, "the form carries a CSRF token"
+        posted = client.post("/runs/new/", data={
+            "csrfmiddlewaretoken": token.group(1),
+            "header-TOTAL_FORMS": "0", "header-INITIAL_FORMS": "0",
+            "method": "GET", "format": "auto", "body_kind": "json", "total_seconds": "30", "concurrency": "5",
+            **fields,
+        })
+        assert posted.status_code == 302, posted.text[:2000]
+        run_url = posted.headers["Location"]
+        deadline = time.monotonic() + wait
+        while True:
+            downloaded: dict[str, Any] = client.get(f"{run_url}json/").json()
+            if downloaded["state"] != "running" or time.monotonic() > deadline:
+                downloaded["page"] = run_url
+                return downloaded
+            time.sleep(0.2)
 
 
 @contextmanager

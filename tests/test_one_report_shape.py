@@ -4,16 +4,13 @@ the web run's JSON download holds, key for key, for the same experiment."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
-import time
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.support import ROOT, app_environment
+from tests.support import ROOT, app_environment, run_through_the_form
 
 # What only a stored run has: its identity, its life and the request as the form kept it.
 RUN_ONLY_KEYS = {"id", "state", "created", "finished", "request"}
@@ -65,27 +62,6 @@ def cli_report(env: dict[str, str], *args: str) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-def web_report(base: str, fields: dict[str, str]) -> dict[str, Any]:
-    with httpx.Client(base_url=base, timeout=10) as client:
-        page = client.get("/runs/new/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-        assert token, "the form carries a CSRF token"
-        posted = client.post("/runs/new/", data={
-            "csrfmiddlewaretoken": token.group(1),
-            "header-TOTAL_FORMS": "0", "header-INITIAL_FORMS": "0",
-            "method": "GET", "format": "auto", "body_kind": "json", "total_seconds": "30", "concurrency": "5",
-            **fields,
-        })
-        assert posted.status_code == 302, posted.text[:2000]
-        run_url = posted.headers["Location"]
-        deadline = time.monotonic() + 60
-        while True:
-            downloaded = client.get(f"{run_url}json/").json()
-            if downloaded["state"] != "running" or time.monotonic() > deadline:
-                return downloaded
-            time.sleep(0.2)
-
-
 @pytest.mark.parametrize(
     ("cli_args", "form_fields"),
     [
@@ -105,9 +81,10 @@ def web_report(base: str, fields: dict[str, str]) -> dict[str, Any]:
 def test_the_cli_json_and_the_run_download_share_one_shape_and_verdict(live_app, tmp_path, cli_args, form_fields):
     lab = f"{live_app}/lab"
     from_cli = cli_report(app_environment(tmp_path), *(arg.format(lab=lab) for arg in cli_args))
-    from_web = web_report(live_app, {key: value.format(lab=lab) for key, value in form_fields.items()})
+    from_web = run_through_the_form(live_app, {key: value.format(lab=lab) for key, value in form_fields.items()})
 
     assert from_web["state"] == "finished"
+    del from_web["page"]
     assert RUN_ONLY_KEYS <= set(from_web)
     stored_report = {key: value for key, value in from_web.items() if key not in RUN_ONLY_KEYS}
     assert shape(from_cli) == shape(stored_report)

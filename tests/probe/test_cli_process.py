@@ -67,3 +67,18 @@ def test_a_mistyped_allowed_network_is_a_clear_usage_error(tmp_path, stream):
     assert done.returncode == 2
     assert "PROBE_ALLOWED_NETWORKS: '10.0.0.0/33' is not a network in CIDR form" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_target_cannot_run_escape_sequences_on_the_terminal_that_reads_the_report(tmp_path, live_app):
+    done = probe_process(tmp_path, f"{live_app}/lab/sse/odd-bytes/?delay=0.01", "--known-timeout", "60")
+    assert done.returncode == 0, done.stderr
+    assert not set(done.stdout) & ({chr(c) for c in range(32) if chr(c) not in "\n"} | {"\x7f"})
+    assert "healthy" in done.stdout
+
+
+def test_escape_sequences_quoted_from_an_error_body_are_shown_not_run(tmp_path, live_app):
+    done = probe_process(tmp_path, f"{live_app}/lab/sse/odd-bytes/?error=1")
+    assert done.returncode == 1, done.stderr
+    assert "Event loop is closed" in done.stdout  # quoted as evidence
+    assert not set(done.stdout) & ({chr(c) for c in range(32) if chr(c) not in "\n"} | {"\x7f"})
+    assert "\\x1b[31m" in done.stdout and "\\x07" in done.stdout

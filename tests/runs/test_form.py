@@ -197,3 +197,12 @@ def test_the_troubleshooter_walk_prefills_framework_kind_and_walk(client):
     assert form.initial["framework"] == "langgraph"
     assert form.initial["kind"] == "parallel"
     assert form.initial["walk"] == "framework=langgraph"
+
+
+def test_a_100_kb_header_value_is_refused_for_its_length_not_its_lines(client):
+    data = form_data(**{"header-0-name": "X-Trace", "header-0-value": "v" * 100_000})
+    response = client.post("/runs/new/", data)
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "at most 8000 characters" in body or "at most 8,000 characters" in body
+    assert "fits on one line" not in body

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 import websockets
 
-from tests.support import REDIS, app_environment, daphne, manage
+from tests.support import REDIS, app_environment, daphne, manage, run_through_the_form
 
 pytestmark = pytest.mark.hosted
 
@@ -130,3 +130,21 @@ def test_a_run_started_on_one_worker_is_watched_and_cancelled_from_another(tmp_p
         ).fetchone()[0] + conn.execute("SELECT string_agg(plan::text || report::text, '') FROM runs_run").fetchone()[0]
     assert "sk-hosted-secret" not in stored
     assert "[secret]" in stored
+
+
+def test_odd_bytes_in_a_stream_are_stored_in_postgresql_and_the_run_ends_with_its_verdict(tmp_path, scratch_database):
+    """A NUL, terminal escapes, a lone surrogate and bytes that are not UTF-8: PostgreSQL
+    refuses the first and third in JSON, and the run used to end "interrupted" with nothing."""
+    env = app_environment(tmp_path, DATABASE_URL=scratch_database, REDIS_URL=REDIS, LAB_ENABLED="1",
+                          PROBE_ALLOW_PRIVATE="1")
+    assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
+    with daphne(env, tmp_path / "daphne.log") as (_, base):
+        report = run_through_the_form(base, {"kind": "single", "url": f"{base}/lab/sse/odd-bytes/?delay=0.02"})
+        page = httpx.get(base + report["page"], timeout=10)
+    assert report["state"] == "finished" and report["outcome"] == "healthy"
+    texts = [event.get("text", "") for event in report["lanes"][0]["record"]["events"]]
+    assert texts[:5] == ["a\u2400b ", "\x1b[31mred\x1b[0m ", "\x1b]0;owned\x07 ", "\ufffd ", "\ufffd\ufffd "]
+    assert page.status_code == 200 and "a\u2400b" in page.text
+    with psycopg.connect(scratch_database) as conn:
+        stored = conn.execute("SELECT string_agg(events::text, '') FROM runs_runevents").fetchone()[0]
+    assert "a\u2400b" in stored

@@ -15,6 +15,7 @@ urlpatterns = [
     path("sse/replicas/", views.sse_replicas),
     path("event-loop-closed/", views.event_loop_closed),
     path("sse/no-terminal/", views.sse_no_terminal),
+    path("sse/odd-bytes/", views.sse_odd_bytes),
     path("sse/gzip/", views.sse_gzip),
     path("content-length-mismatch/", views.content_length_mismatch),
     path("ndjson/", views.ndjson),

@@ -301,6 +301,38 @@ async def sse_replicas(request: HttpRequest) -> StreamingHttpResponse:
     return event_stream(body(), X_Served_By=f"lab-replica-{replica}")
 
 
+# Text no stream should carry and every stream may: a NUL (PostgreSQL refuses it in JSON),
+# terminal escape sequences (a colour, and an OSC that sets a terminal's title), a lone
+# surrogate, and bytes that are not UTF-8.
+ODD_TEXTS = (r"a\u0000b ", r"\u001b[31mred\u001b[0m ", r"\u001b]0;owned\u0007 ", r"\ud800 ")  # as JSON escapes
+NOT_UTF8 = b'data: {"choices":[{"index":0,"delta":{"content":"\xff\xfe "},"finish_reason":null}]}\n\n'
+
+
+@lab_view
+async def sse_odd_bytes(request: HttpRequest) -> HttpResponseBase:
+    """A healthy OpenAI-style stream whose text holds odd bytes: every one must be stored,
+    shown as such and never run on a terminal; the run still ends with its verdict. With
+    `error=1`, a 500 whose body relays a coloured error message instead, as a development
+    server's error page may."""
+    _chunks, delay = chunk_params(request)
+    if number(request, "error", 0, 0, 1) >= 1:
+        return HttpResponse(
+            "RuntimeError: \x1b[31mEvent loop is closed\x1b[0m\x1b]0;owned\x07\x00",
+            status=500, content_type="text/plain; charset=utf-8",
+        )
+
+    async def body() -> AsyncIterator[bytes]:
+        for index, text in enumerate(ODD_TEXTS):
+            chunk = {"id": "chatcmpl-lab", "object": "chat.completion.chunk", "model": "lab-model",
+                     "choices": [{"index": 0, "delta": {"content": "TEXT"}, "finish_reason": None}], "seq": index}
+            yield sse(json.dumps(chunk).replace("TEXT", text))
+            await asyncio.sleep(delay)
+        yield NOT_UTF8
+        yield openai_chunk(len(ODD_TEXTS), None, "stop") + sse("[DONE]")
+
+    return event_stream(body())
+
+
 @lab_view
 async def sse_no_terminal(request: HttpRequest) -> StreamingHttpResponse:
     """OpenAI-style chunks that end cleanly but without finish_reason or [DONE]."""

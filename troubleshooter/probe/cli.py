@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -143,9 +144,21 @@ def execute(options: dict[str, Any], policy: OutboundPolicy, out: SupportsWrite[
     if options["json"]:
         text = json.dumps(report.to_json(), indent=2, default=str)
     else:
-        text = "\n".join(report_lines(experiment, report))
+        text = "\n".join(printable(line) for line in report_lines(experiment, report))
     out.write(text + "\n")
     return EXIT_PROBLEM if report.problem_found else EXIT_HEALTHY
+
+
+# Control characters (C0 but tab, DEL, C1) and lone surrogates: what a target sends may hold
+# escape sequences that recolour, retitle or rewrite a terminal, or text no terminal can print.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def printable(line: str) -> str:
+    """One line of the readable report, with every character a terminal would act on
+    written out as an escape (ESC becomes \\x1b), so it is shown and never run."""
+    return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}" if ord(match.group()) < 0x100
+                            else f"\\u{ord(match.group()):04x}", line)
 
 
 def main(argv: Sequence[str], policy: OutboundPolicy, prog: str = "probe") -> int:

@@ -31,6 +31,7 @@ from troubleshooter.probe.events import LiveEvent
 
 from .models import Run, RunEvents
 from .outbound import outbound_policy
+from .storable import storable
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,9 @@ class EventWriter:
 
     def add(self, event: LiveEvent) -> None:
         # Stamped in place: each event is a fresh dict that nobody else holds.
+        for key, value in event.items():
+            if isinstance(value, str | dict | list):
+                event[key] = storable(value)  # type: ignore[literal-required]  # same keys, cleaned values
         self.seq += 1
         event["seq"] = self.seq
         if event["type"] == "request":
@@ -194,7 +198,7 @@ async def _listen_for_cancel(run_id: uuid.UUID) -> None:
 async def _report(experiment: Experiment, writer: EventWriter) -> dict[str, Any]:
     report = await run_experiment(experiment, outbound_policy(), writer.add)
     # Copying every read and event into plain data grows with the stream: off the loop too.
-    return await asyncio.to_thread(report.to_json)
+    return await asyncio.to_thread(lambda: storable(report.to_json()))
 
 
 async def execute(run_id: uuid.UUID, experiment: Experiment) -> None:
