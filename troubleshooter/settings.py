@@ -88,6 +88,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A pool per worker process, holding at most DB_POOL_SIZE connections. Under ASGI every
+    # request runs its database work in a thread of its own, and persistent connections
+    # stayed with finished threads: a burst of form posts took every connection the server
+    # had. Pooled, a connection goes back when a request or a run's write is done, and a
+    # burst waits for one (up to DB_POOL_TIMEOUT seconds) instead of failing.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them; Django's persistence must be off
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("DB_POOL_SIZE", "10")),
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "30")),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Runs write their events several times a second while pages read them: the write-ahead
     # log lets readers and the writer work at once, and NORMAL syncing is safe with it.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
+import time
 import uuid
 
 import httpx
@@ -11,7 +13,7 @@ import psycopg
 import pytest
 import websockets
 
-from tests.support import REDIS, app_environment, daphne, manage, run_through_the_form
+from tests.support import POSTGRES, REDIS, app_environment, daphne, manage, run_through_the_form
 
 pytestmark = pytest.mark.hosted
 
@@ -148,3 +150,45 @@ def test_odd_bytes_in_a_stream_are_stored_in_postgresql_and_the_run_ends_with_it
     with psycopg.connect(scratch_database) as conn:
         stored = conn.execute("SELECT string_agg(events::text, '') FROM runs_runevents").fetchone()[0]
     assert "a\u2400b" in stored
+
+
+def test_a_burst_of_200_form_posts_holds_at_most_the_configured_database_connections(tmp_path, scratch_database):
+    env = app_environment(tmp_path, DATABASE_URL=scratch_database, REDIS_URL=REDIS, LAB_ENABLED="1",
+                          PROBE_ALLOW_PRIVATE="1", DB_POOL_SIZE="8", RUNS_MAX_ACTIVE_PER_CLIENT="500",
+                          RUNS_MAX_ACTIVE="500")
+    assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
+    database = scratch_database.rpartition("/")[2]
+    held: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            while not done.is_set():
+                count = admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
+                ).fetchone()[0]
+                held.append(count)
+                time.sleep(0.02)
+
+    with daphne(env, tmp_path / "daphne.log") as (_, base):
+        async def burst() -> list[int]:
+            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+                form = await client.get("/runs/new/")
+                token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+                data = {"csrfmiddlewaretoken": token, "kind": "single", "method": "GET", "format": "sse",
+                        "url": f"{base}/lab/sse/healthy/?chunks=20&delay=0.05", "body_kind": "json",
+                        "total_seconds": "30", "concurrency": "2", "header-TOTAL_FORMS": "0",
+                        "header-INITIAL_FORMS": "0"}
+                responses = await asyncio.gather(*(client.post("/runs/new/", data=data) for _ in range(200)))
+                return [response.status_code for response in responses]
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            statuses = asyncio.run(burst())
+            time.sleep(3)  # the runs it started write their events meanwhile
+        finally:
+            done.set()
+            watcher.join()
+    assert statuses == [302] * 200
+    assert max(held) <= 8, f"the app held up to {max(held)} connections"
