@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -96,12 +97,11 @@ async def new_run(request: HttpRequest) -> HttpResponse:
     form = RunForm(request.POST, framework_names=_framework_names())
     if not form.is_valid():
         return await sync_to_async(_form_page)(request, form, status=422)
-    refusal = await sync_to_async(_over_limit)(client_key(request))
-    if refusal:
-        form.add_error(None, refusal)
+    claimed = await _launch(form, client_key(request))
+    if isinstance(claimed, str):
+        form.add_error(None, claimed)
         return await sync_to_async(_form_page)(request, form, status=429)
-    run = await _launch(form, client_key(request))
-    return redirect("run-detail", run_id=run.pk)
+    return redirect("run-detail", run_id=claimed.pk)
 
 
 def _over_limit(client: str) -> str:
@@ -114,15 +114,35 @@ def _over_limit(client: str) -> str:
     return ""
 
 
-async def _launch(form: RunForm, client: str) -> Run:
+# Any number that no other part of the app takes as an advisory lock.
+RUN_CLAIM_LOCK = 0x72756E73
+
+
+def _claim_run(plan: dict[str, Any], client: str) -> Run | str:
+    """Check the limits and create the run as one step, so that a burst of posts, in one
+    worker or across several, never starts more than the limits allow. PostgreSQL: an
+    advisory lock held until the transaction ends. SQLite: its transactions begin IMMEDIATE
+    (see settings), which takes the database's write lock before the count."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_CLAIM_LOCK])
+        refusal = _over_limit(client)
+        if refusal:
+            return refusal
+        return Run.objects.create(
+            kind=plan["kind"], url=plan["url"][:2048], plan=plan, framework=plan["framework"], walk=plan["walk"],
+            client=client, heartbeat=timezone.now(),
+        )
+
+
+async def _launch(form: RunForm, client: str) -> Run | str:
+    """The new run, started; or why it may not start now."""
     assert form.experiment is not None
-    plan = form.plan()
-    run = await Run.objects.acreate(
-        kind=plan["kind"], url=plan["url"][:2048], plan=plan, framework=plan["framework"], walk=plan["walk"],
-        client=client, heartbeat=timezone.now(),
-    )
-    executor.start(run.pk, form.experiment)
-    return run
+    claimed = await sync_to_async(_claim_run)(form.plan(), client)
+    if isinstance(claimed, Run):
+        executor.start(claimed.pk, form.experiment)
+    return claimed
 
 
 def _stored_events(run: Run) -> list[LiveEvent]:
@@ -176,10 +196,9 @@ async def run_again(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse
     form = RunForm(data, framework_names=_framework_names())
     if not form.is_valid():
         return redirect(reverse("run-new") + "?" + urlencode({"again": str(run.pk)}))
-    refusal = await sync_to_async(_over_limit)(client_key(request))
-    if refusal:
-        return await sync_to_async(_form_page)(request, form, status=429, note=refusal)
     again = await _launch(form, client_key(request))
+    if isinstance(again, str):
+        return await sync_to_async(_form_page)(request, form, status=429, note=again)
     if request.htmx:  # the form came from a finished run swapped in over the socket
         return HttpResponseClientRedirect(reverse("run-detail", args=[again.pk]))
     return redirect("run-detail", run_id=again.pk)

@@ -1,0 +1,55 @@
+"""Run limits hold under bursts: the check and the claim are one step, in one worker and
+across workers."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from contextlib import ExitStack
+
+import httpx
+import pytest
+
+from tests.support import REDIS, app_environment, daphne, manage
+
+FORM = {"kind": "single", "method": "GET", "format": "sse", "body_kind": "json", "total_seconds": "30",
+        "concurrency": "2", "header-TOTAL_FORMS": "0", "header-INITIAL_FORMS": "0"}
+
+
+async def post_at_once(bases: list[str], count: int, target: str) -> list[int]:
+    clients = [httpx.AsyncClient(base_url=base, timeout=60) for base in bases]
+    try:
+        tokens = []
+        for client in clients:
+            form = await client.get("/runs/new/")
+            tokens.append(re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1))
+        posts = [
+            clients[index % len(clients)].post(
+                "/runs/new/", data={**FORM, "url": target, "csrfmiddlewaretoken": tokens[index % len(clients)]}
+            )
+            for index in range(count)
+        ]
+        return [response.status_code for response in await asyncio.gather(*posts)]
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+def test_sixteen_posts_at_once_from_one_address_start_exactly_the_per_client_limit(tmp_path):
+    env = app_environment(tmp_path, LAB_ENABLED="1", RUNS_MAX_ACTIVE_PER_CLIENT="3", RUNS_MAX_ACTIVE="20")
+    assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
+    with daphne(env, tmp_path / "daphne.log") as (_, base):
+        statuses = asyncio.run(post_at_once([base], 16, f"{base}/lab/sse/healthy/?chunks=100&delay=0.05"))
+    assert sorted(statuses) == [302] * 3 + [429] * 13
+
+
+@pytest.mark.hosted
+def test_eighty_posts_across_two_workers_start_exactly_the_deployment_limit(tmp_path, scratch_database):
+    env = app_environment(tmp_path, DATABASE_URL=scratch_database, REDIS_URL=REDIS, LAB_ENABLED="1",
+                          PROBE_ALLOW_PRIVATE="1", RUNS_MAX_ACTIVE="20", RUNS_MAX_ACTIVE_PER_CLIENT="100")
+    assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
+    with ExitStack() as workers:
+        bases = [workers.enter_context(daphne(env, tmp_path / f"worker{n}.log"))[1] for n in (1, 2)]
+        target = f"{bases[0]}/lab/sse/healthy/?chunks=200&delay=0.05"
+        statuses = asyncio.run(post_at_once(bases, 80, target))
+    assert sorted(statuses) == [302] * 20 + [429] * 60
