@@ -204,5 +204,10 @@ LOGGING = {
 # Experiments run from the browser: how long one may run, and how many may run at once,
 # in all and per client address.
 RUNS_MAX_SECONDS = float(os.environ.get("RUNS_MAX_SECONDS", "300"))
+# How many proxies of the deployment's own stand in front of the app (nginx alone: 1; a CDN
+# and nginx: 2). Per-client limits then count the address the last of them saw in
+# X-Forwarded-For; 0 counts the connection's own address. Daphne's --proxy-headers must not
+# be used with it: Daphne would take the leftmost entry, which the client writes.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 RUNS_MAX_ACTIVE = int(os.environ.get("RUNS_MAX_ACTIVE", "20"))
 RUNS_MAX_ACTIVE_PER_CLIENT = int(os.environ.get("RUNS_MAX_ACTIVE_PER_CLIENT", "3"))

@@ -38,10 +38,23 @@ from .models import Run
 HISTORY_LENGTH = 50
 
 
+def client_address(request: HttpRequest) -> str:
+    """The address the last of the deployment's own proxies saw the request come from.
+    Each proxy appends the address it was reached from to X-Forwarded-For, so with N
+    trusted proxies the client is the Nth entry from the right; anything further left was
+    written by the client and proves nothing."""
+    peer = str(request.META.get("REMOTE_ADDR") or "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    header = str(request.META.get("HTTP_X_FORWARDED_FOR") or "")
+    forwarded = [hop.strip() for hop in header.split(",") if hop.strip()]
+    if proxies <= 0 or not forwarded:
+        return peer
+    return forwarded[-min(proxies, len(forwarded))]
+
+
 def client_key(request: HttpRequest) -> str:
     """Who started a run, for per-client limits, without storing the address itself."""
-    address = request.META.get("REMOTE_ADDR", "")
-    return hashlib.sha256(f"{settings.SECRET_KEY}:{address}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{client_address(request)}".encode()).hexdigest()[:32]
 
 
 def _framework_names() -> dict[str, str]:
