@@ -60,3 +60,30 @@ def test_spec_problems_are_explained_before_anything_is_sent(spec, problem):
 def test_a_good_spec_has_no_problems():
     spec = ProbeSpec(url="https://api.example/v1/chat", method="POST", json_body={"stream": True}, format="openai")
     assert spec_problems(spec) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://api.example/v1;api_key=abc123/chat", "https://api.example/v1;api_key=[secret]/chat"),
+        ("https://app.example/cb#access_token=eyJhbGciOi.abc&state=x",
+         "https://app.example/cb#access_token=[secret]&state=x"),
+        ("https://api.example/x?code=abc1&session=s3cr3t&sk=sk-1234&jwt=eyJ0eXAi&pass=hunter22&model=m",
+         "https://api.example/x?code=[secret]&session=[secret]&sk=[secret]&jwt=[secret]&pass=[secret]&model=m"),
+        ("https://api.telegram.org/bot123456:ABCdefGhIJKlmNoPQRstuVWXyz012345678/sendMessage",
+         "https://api.telegram.org/[secret]/sendMessage"),
+        ("https://hooks.example/services/T000/B000/aBcD1234eFgH5678iJkL9012",
+         "https://hooks.example/services/T000/B000/[secret]"),
+        ("https://llm.example/v1/sk-proj-abcdefghijklmnop1234/models", "https://llm.example/v1/[secret]/models"),
+        ("https://llm.example/runs/6f1c2a7e-3b44-4d8e-9a51-0c2d7e5f9b13/", "https://llm.example/runs/6f1c2a7e-3b44-4d8e-9a51-0c2d7e5f9b13/"),
+        ("https://api.example/v1/chat/completions?model=gpt-4o-mini&stream=true",
+         "https://api.example/v1/chat/completions?model=gpt-4o-mini&stream=true"),
+    ],
+)
+def test_credentials_anywhere_in_a_url_are_redacted(url, shown):
+    assert redact_url(url) == shown
+
+
+def test_every_credential_a_url_carries_is_blanked_if_the_target_echoes_it():
+    spec = ProbeSpec(url="https://api.example/v1;api_key=matrix-key/sk-proj-abcdefghijklmnop1234?session=s3cr3t#jwt=eyJ0eXAi")
+    assert set(spec.secret_values()) >= {"matrix-key", "sk-proj-abcdefghijklmnop1234", "s3cr3t", "eyJ0eXAi"}

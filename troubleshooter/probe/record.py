@@ -9,6 +9,7 @@ nothing secret may ever enter it.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -94,7 +95,7 @@ _SECRET_HEADER_NAMES = frozenset(
     }
 )
 _SECRET_NAME_FRAGMENTS = ("token", "secret", "password", "api-key", "apikey", "auth")
-_SECRET_QUERY_FRAGMENTS = ("key", "token", "secret", "password", "signature", "sig", "auth")
+_SECRET_QUERY_FRAGMENTS = ("key", "token", "secret", "password", "passwd", "signature", "sig", "auth", "session", "jwt")
 
 
 def is_secret_header_name(name: str) -> bool:
@@ -105,10 +106,11 @@ def is_secret_header_name(name: str) -> bool:
 
 
 def redact_url(url: str) -> str:
-    """The URL as it may be shown: no password, no credential-looking query values.
+    """The URL as it may be shown: no password, no credential in the query, the fragment
+    (`#access_token=`), a path parameter (`;api_key=`) or a path segment that is a token.
 
-    People paste URLs with `?api_key=...` or `user:pass@`; those are as secret
-    as an Authorization header.
+    People paste URLs with `?api_key=...`, `user:pass@` or a bot token in the path; those
+    are as secret as an Authorization header.
     """
     try:
         parts = urlsplit(url)
@@ -119,20 +121,87 @@ def redact_url(url: str) -> str:
         userinfo, _, hostport = netloc.rpartition("@")
         user = userinfo.split(":", 1)[0]
         netloc = f"{user}:{SECRET_PLACEHOLDER}@{hostport}" if ":" in userinfo else f"{SECRET_PLACEHOLDER}@{hostport}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(looks_secret_query_name(name) for name, _ in pairs):
-            query = urlencode(
-                [(name, SECRET_PLACEHOLDER if looks_secret_query_name(name) else value) for name, value in pairs],
-                safe="[]",
-            )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    path = "/".join(_redact_segment(segment) for segment in parts.path.split("/"))
+    return urlunsplit((parts.scheme, netloc, path, _redact_pairs(parts.query), _redact_pairs(parts.fragment)))
+
+
+def url_secrets(url: str) -> list[str]:
+    """Every credential redact_url would hide in `url`, as values."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found = [parts.password] if parts.password else []
+    for segment in parts.path.split("/"):
+        name, params = segment.split(";", 1) if ";" in segment else (segment, "")
+        if looks_like_token(name):
+            found.append(name)
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if looks_secret_query_name(key):
+                found.append(value)
+    for text in (parts.query, parts.fragment):
+        found.extend(value for name, value in parse_qsl(text, keep_blank_values=True) if looks_secret_query_name(name))
+    return [value for value in found if value]
+
+
+def _redact_pairs(text: str) -> str:
+    """A query or a fragment in name=value form, with credential values replaced."""
+    if "=" not in text:
+        return text
+    pairs = parse_qsl(text, keep_blank_values=True)
+    if not any(looks_secret_query_name(name) for name, _ in pairs):
+        return text
+    return urlencode(
+        [(name, SECRET_PLACEHOLDER if looks_secret_query_name(name) else value) for name, value in pairs], safe="[]"
+    )
+
+
+def _redact_segment(segment: str) -> str:
+    name, params = segment.split(";", 1) if ";" in segment else (segment, None)
+    shown = SECRET_PLACEHOLDER if looks_like_token(name) else name
+    if params is None:
+        return shown
+    kept = []
+    for param in params.split(";"):
+        key, equals, value = param.partition("=")
+        kept.append(f"{key}={SECRET_PLACEHOLDER}" if equals and looks_secret_query_name(key) else param)
+    return ";".join([shown, *kept])
+
+
+# Prefixes of well-known credentials (OpenAI and Anthropic keys, Stripe, Slack, GitHub,
+# GitLab, Hugging Face, AWS access keys, JSON web tokens) and a Telegram bot's "bot<id>:<token>".
+_TOKEN_PREFIXES = re.compile(r"^(?:sk-|sk_|pk_|rk_|xox[abposr]-|gh[pousr]_|github_pat_|glpat-|hf_|AKIA|eyJ)")
+_TELEGRAM_BOT = re.compile(r"^bot\d+:[\w-]{20,}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def looks_like_token(segment: str) -> bool:
+    """A path segment that is a credential: a known prefix, a bot token, or a long run of
+    letters and digits mixed (24 characters or more, as webhook secrets are); an ordinary
+    word, a number or a UUID (an id, not a secret) is not."""
+    if len(segment) < 8 or _UUID.match(segment):
+        return False
+    if _TOKEN_PREFIXES.match(segment) and len(segment) >= 12 or _TELEGRAM_BOT.match(segment):
+        return True
+    return (
+        len(segment) >= 24
+        and re.fullmatch(r"[\w.-]+", segment) is not None
+        and any(c.isdigit() for c in segment)
+        and any(c.isupper() for c in segment)
+        and any(c.islower() for c in segment)
+    )
+
+
+# Query and fragment names whose values are credentials: any name holding one of the
+# fragments, or one of the short names exactly (as a fragment they would catch ordinary
+# words: "code" in "encode", "sk" in "task").
+_SECRET_QUERY_EXACT = frozenset({"code", "sk", "sid", "pass", "pwd", "jwt", "session"})
 
 
 def looks_secret_query_name(name: str) -> bool:
     lowered = name.lower()
-    return any(fragment in lowered for fragment in _SECRET_QUERY_FRAGMENTS)
+    return lowered in _SECRET_QUERY_EXACT or any(fragment in lowered for fragment in _SECRET_QUERY_FRAGMENTS)
 
 
 @dataclass(slots=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from .formats import FORMATS
 from .policy import TargetRefused, split_url
-from .record import SECRET_PLACEHOLDER, RequestInfo, is_secret_header_name, looks_secret_query_name, redact_url
+from .record import SECRET_PLACEHOLDER, RequestInfo, is_secret_header_name, redact_url, url_secrets
 
 MEBIBYTE = 1024 * 1024
 
@@ -77,13 +77,7 @@ class ProbeSpec:
                 scheme, _, token = header.value.partition(" ")
                 if token and scheme.lower() in ("bearer", "basic", "token"):
                     values.append(token.strip())
-        try:
-            parts = urlsplit(self.url)
-            values.extend(value for name, value in parse_qsl(parts.query) if looks_secret_query_name(name))
-            if parts.password:
-                values.append(parts.password)
-        except ValueError:
-            pass
+        values.extend(url_secrets(self.url))
         # Very short values would blank out ordinary words.
         return tuple(sorted({value for value in values if len(value) >= 4}, key=len, reverse=True))
 
