@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import time
+import tracemalloc
 import uuid
 from datetime import timedelta
 
@@ -211,3 +213,30 @@ def test_a_comparison_reports_the_problem_of_the_proxied_path_first():
     assert run.outcome == "buffered" and run.report["leading_lane"] == "through the proxy"
     assert run.report["summary"].startswith("Through the proxy:")
     assert run.report["differences"]
+
+
+def test_a_gzip_bomb_of_zero_bytes_ends_at_the_byte_limit_with_its_verdict_and_bounded_memory():
+    """16 MiB of NULs gzipped to 16 KB: it used to end "interrupted" (the NULs could not be
+    stored) after growing the worker by hundreds of MB."""
+    run = new_run()
+    bomb = gzip.compress(b"\0" * (16 * 1024 * 1024))
+    headers = [("Content-Type", "text/plain"), ("Content-Encoding", "gzip")]
+    limits = Limits(total_seconds=10, max_bytes=4 * 1024 * 1024)
+
+    async def scenario() -> None:
+        async with RawHTTPServer({"/bomb": all_at_once(bomb, 0.0, headers)}) as server:
+            experiment = Experiment(kind=KINDS["single"], spec=ProbeSpec(url=server.url("/bomb")), limits=limits)
+            await executor.execute(run.pk, experiment)
+
+    tracemalloc.start()
+    try:
+        asyncio.run(scenario())
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    run.refresh_from_db()
+    assert run.state == "finished"
+    assert run.report["lanes"][0]["record"]["ending"]["kind"] == "limit"
+    stored = "".join(e.get("text", "") for e in stored_events(run))
+    assert stored and set(stored) == {"\u2400"}  # every NUL kept, shown as the symbol for NUL
+    assert peak < 120 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
