@@ -63,6 +63,9 @@ class Recorder:
     async def emit(self, payload: LiveEvent) -> None:
         if self._on_event is None:
             return
+        if self._secrets:
+            # Anything a target sent may echo a secret: headers, a reason phrase, a Location.
+            payload = self._blanked(payload)
         try:
             result = self._on_event(payload)
             if inspect.isawaitable(result):
@@ -159,11 +162,45 @@ class Recorder:
             live["usage"] = event.usage
         return live
 
+    def _blank_text(self, text: str) -> str:
+        if any(secret in text for secret in self._secrets):
+            for secret in self._secrets:  # longest first, so a secret inside another goes whole
+                text = text.replace(secret, SECRET_PLACEHOLDER)
+        return text
+
+    def _blanked(self, value: Any) -> Any:
+        """The same JSON-like value with every secret replaced, in keys and values alike."""
+        if isinstance(value, str):
+            return self._blank_text(value)
+        if isinstance(value, dict):
+            return {self._blanked(key): self._blanked(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._blanked(item) for item in value]
+        return value
+
+    def _blank_record(self) -> None:
+        """The last pass over what the target could have echoed into the record: kept
+        headers, hops and Locations, the ending's reason (a reason phrase, an error message),
+        facts (an error body, a close reason) and every text an event carries."""
+        record = self.record
+        record.headers = self._blanked(record.headers)
+        for hop in record.hops:
+            hop.url = self._blank_text(hop.url)
+            hop.location = self._blank_text(hop.location) if hop.location else hop.location
+        if record.ending is not None:
+            record.ending.reason = self._blank_text(record.ending.reason)
+        record.facts = self._blanked(record.facts)
+        for event in record.events:
+            for name in ("text", "detail", "name", "finish_reason"):
+                value = getattr(event, name)
+                if value:
+                    setattr(event, name, self._blank_text(value))
+
     def _blank_secrets(self, events: list[Event]) -> None:
         """A server that echoes the request (an echo endpoint, a debug error page) would
         otherwise put the user's API key into the record, the live events and storage."""
         for event in events:
-            for name in ("text", "detail", "name"):
+            for name in ("text", "detail", "name", "finish_reason"):
                 value = getattr(event, name)
                 if value and any(secret in value for secret in self._secrets):
                     for secret in self._secrets:
@@ -197,6 +234,8 @@ class Recorder:
             forced_kind, forced_reason = self._forced_ending
             kind, reason = forced_kind, f"{forced_reason}; {reason}" if reason else forced_reason
         ending = self.record.ending = Ending(kind=kind, t=self.elapsed(), reason=reason, limit=limit)
+        if self._secrets:
+            self._blank_record()
         if limit is None:
             await self.emit({"type": "end", "kind": kind, "t": ending.t, "stream": self.lane, "reason": reason})
         else:
