@@ -514,6 +514,8 @@ def index(request: HttpRequest) -> HttpResponse:
             "HTTP 500: event loop is closed": f"{base}event-loop-closed/",
             "replicas taking turns, one broken": f"{base}sse/replicas/?replicas=2&broken=1",
             "no terminal event": f"{base}sse/no-terminal/",
+            "odd bytes (NUL, escape sequences, not UTF-8)": f"{base}sse/odd-bytes/",
+            "an error page relaying escape sequences": f"{base}sse/odd-bytes/?error=1",
             "gzip member per chunk": f"{base}sse/gzip/",
             "Content-Length mismatch": f"{base}content-length-mismatch/",
             "NDJSON": f"{base}ndjson/",
