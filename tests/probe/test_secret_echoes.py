@@ -31,6 +31,9 @@ async def answers_with_the_secret_everywhere(request, writer) -> None:
     chunk_text = json.dumps({"choices": [{"index": 0, "delta": {"content": f"said {token}"},
                                           "finish_reason": None}]})
     await send(writer, chunk(f"data: {chunk_text}\n\n".encode()))
+    for character in f"again: {token}!":  # a model echoing it token by token
+        piece = json.dumps({"choices": [{"index": 0, "delta": {"content": character}, "finish_reason": None}]})
+        await send(writer, chunk(f"data: {piece}\n\n".encode()))
     finish = json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": f"stop:{token}"}]})
     await send(writer, chunk(f"data: {finish}\n\n".encode()))
     await send(writer, chunk(f"event: error\ndata: {token} went wrong\n\n".encode()))
@@ -52,6 +55,8 @@ def test_one_seeded_secret_appears_in_no_output_and_no_record():
     experiment, report = asyncio.run(scenario())
     outputs = {
         "live events": json.dumps(live),
+        "live text joined": "".join(event.get("text", "") for event in live if event.get("kind") == "content"),
+        "recorded text joined": "".join(e.text for e in report.lanes[0].record.events if e.kind == "content"),
         "report json": json.dumps(report.to_json()),
         "cli text": "\n".join(printable(line) for line in report_lines(experiment, report)),
         "record repr": repr(report.lanes[0].record),
@@ -59,3 +64,4 @@ def test_one_seeded_secret_appears_in_no_output_and_no_record():
     assert report.lanes[0].record.status == 500  # the answer was read, so every echo was met
     leaks = {name: text.count(SECRET) for name, text in outputs.items() if SECRET in text}
     assert leaks == {}
+    assert "again: [secret]!" in outputs["live text joined"]

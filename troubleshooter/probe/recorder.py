@@ -18,6 +18,7 @@ from .formats import BodyDecoder
 from .policy import OutboundPolicy, Resolver, Target, TargetRefused, TargetUnresolvable, check_target
 from .record import SECRET_PLACEHOLDER, Ending, Event, Hop, Read, Record, pick_headers_that_matter, redact_url
 from .spec import Limits, ProbeSpec
+from .split_secrets import SplitSecretGuard
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Recorder:
         )
         self._on_event = on_event
         self._secrets = spec.secret_values()
+        self._split_guard = SplitSecretGuard(self._secrets) if self._secrets else None
         self._raw_bytes = 0
         self._decoded_bytes = 0
         self.terminal_seen = False
@@ -144,7 +146,17 @@ class Recorder:
             self.record.events.append(event)
             if event.kind == "terminal":
                 self.terminal_seen = True
-            await self.emit(self._live(event))
+            for ready in self._guarded(event):
+                await self.emit(self._live(ready))
+
+    def _guarded(self, event: Event) -> list[Event]:
+        """The events safe to pass on now that `event` arrived (see split_secrets)."""
+        guard = self._split_guard
+        if guard is None:
+            return [event]
+        if event.kind == "content":
+            return guard.take(event)
+        return [*guard.flush(), event]  # a secret does not run on across other events
 
     def _live(self, event: Event) -> StreamEvent:
         """Built field by field: this runs for every event of a flood, and a generic
@@ -210,6 +222,9 @@ class Recorder:
     def _keep_events(self, events: list[Event], t: float) -> None:
         """add_events() with nobody listening: the same record and limit, a
         read's worth of events at a time instead of one by one."""
+        if self._split_guard is not None:
+            for event in events:
+                self._guarded(event)  # blanks split secrets in place; nobody is waiting for them
         kept = self.record.events
         room = self.limits.max_events - len(kept)
         batch = events if len(events) <= room else events[: max(room, 0)]
@@ -234,6 +249,9 @@ class Recorder:
             forced_kind, forced_reason = self._forced_ending
             kind, reason = forced_kind, f"{forced_reason}; {reason}" if reason else forced_reason
         ending = self.record.ending = Ending(kind=kind, t=self.elapsed(), reason=reason, limit=limit)
+        if self._split_guard is not None:
+            for held in self._split_guard.flush():
+                await self.emit(self._live(held))
         if self._secrets:
             self._blank_record()
         if limit is None:
