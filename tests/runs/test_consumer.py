@@ -258,9 +258,9 @@ def test_a_poll_notices_a_run_whose_worker_stopped_writing(monkeypatch):
     assert Run.objects.get(pk=run.pk).state == "interrupted"
 
 
-def test_polls_space_out_with_many_viewers_but_never_past_ten_seconds(monkeypatch):
+def test_polls_space_out_with_many_viewers_but_never_past_four_seconds(monkeypatch):
     from troubleshooter.runs import consumers
 
-    for viewers, expected in ((1, 2.0), (25, 2.0), (50, 4.0), (500, 10.0)):
+    for viewers, expected in ((1, 2.0), (25, 2.0), (40, 3.2), (500, 4.0)):
         monkeypatch.setattr(consumers, "_viewers", viewers)
         assert consumers.poll_interval() == expected

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import threading
 import time
 import uuid
 from collections import deque
@@ -24,12 +25,13 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from troubleshooter.probe import Experiment, run_experiment
 from troubleshooter.probe.events import LiveEvent
 
-from .models import Run, RunEvents
+from .models import Run, RunEvents, Worker
 from .outbound import outbound_policy
 from .storable import storable
 
@@ -43,8 +45,13 @@ RUNS_AT_FULL_RATE = 25
 # in this process read them without a query. The database stays the record.
 RECENT_EVENTS = 5000
 HEARTBEAT_SECONDS = 5.0
-# A running run whose worker has not written for this long is taken as lost.
+# A running run with no worker on record (started before workers beat) whose own last write
+# is this old is taken as lost.
 STALE_AFTER = timedelta(seconds=30)
+# Each worker process beats this often while it lives; its runs are lost when it is silent
+# for longer than WORKER_LOST_AFTER.
+WORKER_BEAT_SECONDS = 1.0
+WORKER_LOST_AFTER = timedelta(seconds=3)
 
 
 def group_name(run_id: uuid.UUID) -> str:
@@ -71,6 +78,42 @@ class _Handle:
 
 
 _running: dict[uuid.UUID, _Handle] = {}
+# This process as a Worker row, made when it first claims a run, and the task that beats.
+_worker_id = uuid.uuid4()
+_worker_lock = threading.Lock()
+_beat_task: asyncio.Task[None] | None = None
+
+
+def this_worker() -> uuid.UUID:
+    """This process's Worker row, made (or made again, if it was pruned) with a fresh beat."""
+    with _worker_lock:
+        now = timezone.now()
+        if not Worker.objects.filter(pk=_worker_id).update(heartbeat=now):
+            Worker.objects.create(pk=_worker_id, heartbeat=now)
+    return _worker_id
+
+
+@database_sync_to_async
+def _write_beat() -> None:
+    Worker.objects.filter(pk=_worker_id).update(heartbeat=timezone.now())
+
+
+async def _beat() -> None:
+    while True:
+        await asyncio.sleep(WORKER_BEAT_SECONDS)
+        try:
+            await _write_beat()
+        except Exception:
+            logger.warning("could not write this worker's heartbeat", exc_info=True)
+
+
+def _keep_beating() -> None:
+    global _beat_task
+    if _beat_task is None or _beat_task.done() or _beat_task.get_loop() is not asyncio.get_running_loop():
+        # A context of its own, like a run's: the request that started it ends long before.
+        _beat_task = asyncio.get_running_loop().create_task(
+            _beat(), name="worker heartbeat", context=contextvars.Context()
+        )
 _recent: dict[uuid.UUID, deque[LiveEvent]] = {}
 
 
@@ -90,6 +133,7 @@ def flush_interval() -> float:
 
 def start(run_id: uuid.UUID, experiment: Experiment) -> asyncio.Task[None]:
     """Start the run in the running event loop; returns at once."""
+    _keep_beating()
     handle = _running[run_id] = _Handle()
     # A fresh context: the run outlives the request that started it, and must not use that
     # request's thread for its database writes (it is gone once the response is sent).
@@ -238,9 +282,12 @@ async def execute(run_id: uuid.UUID, experiment: Experiment) -> None:
 
 
 def is_stale(run: Run) -> bool:
-    return run.state == Run.State.RUNNING and (
-        run.heartbeat is None or timezone.now() - run.heartbeat > STALE_AFTER
-    )
+    if run.state != Run.State.RUNNING:
+        return False
+    now = timezone.now()
+    if run.worker is not None:
+        return now - run.worker.heartbeat > WORKER_LOST_AFTER
+    return run.heartbeat is None or now - run.heartbeat > STALE_AFTER
 
 
 def settle_if_stale(run: Run) -> Run:
@@ -254,7 +301,10 @@ def settle_if_stale(run: Run) -> Run:
 
 
 def active_runs(client: str | None = None) -> int:
-    recent = Run.objects.filter(state=Run.State.RUNNING, heartbeat__gte=timezone.now() - STALE_AFTER)
+    now = timezone.now()
+    recent = Run.objects.filter(state=Run.State.RUNNING).filter(
+        Q(worker__heartbeat__gte=now - WORKER_LOST_AFTER) | Q(worker__isnull=True, heartbeat__gte=now - STALE_AFTER)
+    )
     if client is not None:
         recent = recent.filter(client=client)
     return recent.count()

@@ -7,6 +7,19 @@ from django.db import models
 from troubleshooter.probe import KINDS
 
 
+class Worker(models.Model):
+    """A server process that runs experiments. It writes its heartbeat every second while it
+    lives, so its runs are known lost within seconds of it dying, however long ago their
+    own last write was (a quiet stream writes nothing for a while)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    started = models.DateTimeField(auto_now_add=True)
+    heartbeat = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"worker {self.pk} (last beat {self.heartbeat:%H:%M:%S})"
+
+
 class Run(models.Model):
     """One experiment started from the browser, and what it found.
 
@@ -25,7 +38,8 @@ class Run(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     finished = models.DateTimeField(null=True, blank=True)
-    heartbeat = models.DateTimeField(null=True, blank=True)  # last sign of life from its worker
+    heartbeat = models.DateTimeField(null=True, blank=True)  # the run's own last write
+    worker = models.ForeignKey(Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     kind = models.CharField(max_length=16)
     state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING, db_index=True)
     url = models.CharField(max_length=2048)  # redacted, for lists and titles

@@ -145,7 +145,7 @@ def _claim_run(plan: dict[str, Any], client: str) -> Run | str:
             return refusal
         return Run.objects.create(
             kind=plan["kind"], url=plan["url"][:2048], plan=plan, framework=plan["framework"], walk=plan["walk"],
-            client=client, heartbeat=timezone.now(),
+            client=client, heartbeat=timezone.now(), worker_id=executor.this_worker(),
         )
 
 
