@@ -7,6 +7,7 @@ urlpatterns = [
     path("runs/", include("troubleshooter.runs.urls")),
     path("lab/", include("troubleshooter.lab.urls")),
     path("healthz/", views.healthz, name="healthz"),
+    path("readyz/", views.readyz, name="readyz"),
 ]
 
 handler400 = "troubleshooter.views.bad_request"

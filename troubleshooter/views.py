@@ -1,7 +1,12 @@
-"""Views of the site as a whole: the health check and the error handlers."""
+"""Views of the site as a whole: liveness, readiness and the error handlers."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
@@ -9,12 +14,50 @@ from django.views.decorators.http import require_GET
 from troubleshooter.guides.content import get_library
 from troubleshooter.pages import error_page
 
+READY_CHECK_SECONDS = 2.0
+
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Alive: this process answers and its guides are loaded. It does not look at the
+    database or Redis, so an outage there does not get every worker restarted."""
     get_library()
-    connection.ensure_connection()
     return JsonResponse({"status": "ok"})
+
+
+def _query_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+async def _round_trip_channel_layer() -> None:
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.send(channel, {"type": "ready.check"})
+    await layer.receive(channel)
+
+
+async def _check(probe: Callable[[], Awaitable[None]]) -> str:
+    try:
+        async with asyncio.timeout(READY_CHECK_SECONDS):
+            await probe()
+    except TimeoutError:
+        return f"no answer within {READY_CHECK_SECONDS:g} s"
+    except Exception as error:  # whatever the driver raises, the answer is "not ready, because"
+        return f"unreachable: {type(error).__name__}: {error}"[:300]
+    return "ok"
+
+
+@require_GET
+async def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready: the database and the channel layer answer, each within two seconds. A load
+    balancer sends traffic to a worker only while this says 200."""
+    checks = {
+        "database": await _check(sync_to_async(_query_database)),
+        "channel_layer": await _check(_round_trip_channel_layer),
+    }
+    ready = all(result == "ok" for result in checks.values())
+    return JsonResponse({"status": "ok" if ready else "not ready", **checks}, status=200 if ready else 503)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
