@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from troubleshooter.probe import Experiment, run_experiment
 from troubleshooter.probe.events import LiveEvent
+from troubleshooter.request_id import current_request_id
 
 from .models import Run, RunEvents, Worker
 from .outbound import outbound_policy
@@ -136,9 +137,12 @@ def start(run_id: uuid.UUID, experiment: Experiment) -> asyncio.Task[None]:
     _keep_beating()
     handle = _running[run_id] = _Handle()
     # A fresh context: the run outlives the request that started it, and must not use that
-    # request's thread for its database writes (it is gone once the response is sent).
+    # request's thread for its database writes (it is gone once the response is sent). Its
+    # log lines carry the run's id instead of the request's.
+    context = contextvars.Context()
+    context.run(current_request_id.set, f"run:{run_id.hex}")
     handle.task = asyncio.get_running_loop().create_task(
-        execute(run_id, experiment), name=f"run {run_id}", context=contextvars.Context()
+        execute(run_id, experiment), name=f"run {run_id}", context=context
     )
     handle.task.add_done_callback(lambda _: _running.pop(run_id, None))
     return handle.task
