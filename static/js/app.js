@@ -29,27 +29,36 @@ async function copyText(source) {
   if (!document.execCommand("copy")) throw new Error("copy refused");
 }
 
-function enableCopyButtons(root) {
+// One listener for every copy button, present or to come: a page that htmx restores from
+// its history snapshot, or the browser from its back-forward cache, has buttons no
+// per-button listener was ever attached to.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button.copy[data-copy]");
+  if (!button) return;
+  const source = document.getElementById(button.dataset.copy);
+  if (!source) return;
+  try {
+    await copyText(source);
+    button.textContent = "Copied";
+  } catch (error) {
+    button.textContent = "Copy failed";
+  }
+  setTimeout(() => { button.textContent = "Copy"; }, 1600);
+});
+
+// Shown once script runs, and always reading "Copy" when a page comes back: a snapshot
+// taken in the moment after a copy would otherwise keep saying "Copied".
+function showCopyButtons(root) {
   root.querySelectorAll("button.copy[data-copy]").forEach((button) => {
     button.hidden = false;
-    if (button.dataset.ready) return;
-    button.dataset.ready = "1";
-    button.addEventListener("click", async () => {
-      const source = document.getElementById(button.dataset.copy);
-      if (!source) return;
-      try {
-        await copyText(source);
-        button.textContent = "Copied";
-      } catch (error) {
-        button.textContent = "Copy failed";
-      }
-      setTimeout(() => { button.textContent = "Copy"; }, 1600);
-    });
+    button.textContent = "Copy";
   });
 }
 
-document.addEventListener("DOMContentLoaded", () => enableCopyButtons(document));
-document.addEventListener("htmx:load", (event) => enableCopyButtons(event.detail.elt));
+document.addEventListener("DOMContentLoaded", () => showCopyButtons(document));
+document.addEventListener("htmx:load", (event) => showCopyButtons(event.detail.elt));
+document.addEventListener("htmx:historyRestore", () => showCopyButtons(document));
+window.addEventListener("pageshow", (event) => { if (event.persisted) showCopyButtons(document); });
 
 // A run page's socket asks the server for the events after the last one the page shows
 // (`?after=N`). The ws extension reconnects with the address it first used; rewriting

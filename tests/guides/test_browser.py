@@ -85,3 +85,51 @@ def test_search_answers_as_you_type(live_app, page):
     page.get_by_label("Search, or paste an error message").press_sequentially("Error 52", delay=30)
     expect(page.locator("#results")).to_contain_text("idle", timeout=5000)
     expect(page).to_have_url(re.compile(r"q=Error"))
+
+
+def test_copy_buttons_work_after_back_and_forward_and_none_is_left_reading_copied(live_app, browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_app)
+    page = context.new_page()
+    try:
+        page.goto(live_app + "/causes/idle-timeout/?framework=langchain")
+        panel = page.locator("#code-panel")
+        copy = panel.locator("button.copy").first
+        copy.click()
+        expect(copy).to_have_text("Copied")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.strip() and "\n" in copied
+
+        # An htmx tab swap, then back: htmx restores the page from its history snapshot,
+        # taken while the button still read "Copied".
+        panel.get_by_role("link", name="LlamaIndex").click()
+        expect(panel.locator(".tab.current")).to_have_text("LlamaIndex")
+        page.go_back()
+        expect(panel.locator(".tab.current")).to_have_text("LangChain")
+        expect(page.locator("button.copy", has_text="Copied")).to_have_count(0)
+        page.evaluate("navigator.clipboard.writeText('nothing yet')")
+        copy = panel.locator("button.copy").first
+        expect(copy).to_be_visible()
+        copy.click()
+        expect(copy).to_have_text("Copied")
+        assert page.evaluate("navigator.clipboard.readText()") == copied
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_curl_command_in_a_question_has_a_copy_button_that_copies_it_whole(live_app, browser, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_app)
+    page = context.new_page()
+    try:
+        page.goto(live_app + "/troubleshoot/?framework=langchain&symptom=all-at-once")
+        command = page.locator(".help .command").first
+        expect(command.locator("code")).to_contain_text("curl -N")
+        command.locator("button.copy").click()
+        expect(command.locator("button.copy")).to_have_text("Copied")
+        assert page.evaluate("navigator.clipboard.readText()") == command.locator("code").text_content()
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0  # the long command wraps instead of widening the page
+    finally:
+        context.close()

@@ -7,9 +7,11 @@ changed, number them, and let a copy button take the text without the numbers.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from markdown_it import MarkdownIt
 from pygments.lexer import Lexer
@@ -27,6 +29,23 @@ def _highlight_fence(code: str, lang: str, _attrs: str) -> str:
 
 # Raw HTML stays off: guide text is reviewed, but nothing in it should be able to run script.
 _markdown = MarkdownIt("commonmark", {"html": False, "highlight": _highlight_fence}).enable("table")
+
+# Inline code that is a command to run gets a copy button: a person following the tree has a
+# terminal open and should not have to select a long curl line by hand.
+COPYABLE_COMMANDS = ("curl ", "kubectl ", "gcloud ", "aws ", "nginx ", "python ", "pip ")
+
+
+def _code_inline(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
+    content = tokens[index].content
+    code = f"<code>{escape(content)}</code>"
+    if not content.startswith(COPYABLE_COMMANDS):
+        return code
+    ident = "cmd-" + hashlib.sha1(content.encode()).hexdigest()[:10]
+    return (f'<span class="command"><code id="{ident}">{escape(content)}</code>'
+            f'<button type="button" class="copy" data-copy="{ident}" hidden>Copy</button></span>')
+
+
+_markdown.add_render_rule("code_inline", _code_inline)
 
 
 def markdown_to_html(text: str) -> str:
