@@ -221,6 +221,8 @@ LOGGING = {
 # Experiments run from the browser: how long one may run, and how many may run at once,
 # in all and per client address.
 RUNS_MAX_SECONDS = float(os.environ.get("RUNS_MAX_SECONDS", "300"))
+# /metrics/ (Prometheus) answers only a scraper that sends this as a bearer token.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # How many proxies of the deployment's own stand in front of the app (nginx alone: 1; a CDN
 # and nginx: 2). Per-client limits then count the address the last of them saw in
 # X-Forwarded-For; 0 counts the connection's own address. Daphne's --proxy-headers must not

@@ -8,6 +8,7 @@ urlpatterns = [
     path("lab/", include("troubleshooter.lab.urls")),
     path("healthz/", views.healthz, name="healthz"),
     path("readyz/", views.readyz, name="readyz"),
+    path("metrics/", views.prometheus_metrics, name="metrics"),
 ]
 
 handler400 = "troubleshooter.views.bad_request"

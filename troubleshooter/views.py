@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from troubleshooter import metrics
 from troubleshooter.guides.content import get_library
 from troubleshooter.pages import error_page
 
@@ -52,12 +56,28 @@ async def _check(probe: Callable[[], Awaitable[None]]) -> str:
 async def readyz(request: HttpRequest) -> JsonResponse:
     """Ready: the database and the channel layer answer, each within two seconds. A load
     balancer sends traffic to a worker only while this says 200."""
+    metrics.watch_event_loop()
     checks = {
         "database": await _check(sync_to_async(_query_database)),
         "channel_layer": await _check(_round_trip_channel_layer),
     }
     ready = all(result == "ok" for result in checks.values())
     return JsonResponse({"status": "ok" if ready else "not ready", **checks}, status=200 if ready else 503)
+
+
+@require_GET
+async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus's text format, for a scraper holding METRICS_TOKEN; not there without one."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        raise Http404("Metrics are not turned on for this server.")
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        response = HttpResponse("A bearer token is needed.", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    metrics.watch_event_loop()
+    return HttpResponse(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

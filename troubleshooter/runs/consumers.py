@@ -17,6 +17,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from troubleshooter import metrics
 from troubleshooter.probe.events import LiveEvent
 
 from . import executor, rendering
@@ -99,6 +100,8 @@ class RunConsumer(AsyncWebsocketConsumer):
         await self.accept()
         global _viewers
         _viewers += 1
+        metrics.VIEWERS.inc()
+        metrics.watch_event_loop()
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.poller = asyncio.create_task(self._poll())
         await self.catch_up(check_state=True)
@@ -108,6 +111,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             return
         global _viewers
         _viewers -= 1
+        metrics.VIEWERS.dec()
         self.poller.cancel()
         if self.flush_later is not None:
             self.flush_later.cancel()

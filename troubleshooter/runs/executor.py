@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from troubleshooter import metrics
 from troubleshooter.probe import Experiment, run_experiment
 from troubleshooter.probe.events import LiveEvent
 from troubleshooter.request_id import current_request_id
@@ -135,6 +136,9 @@ def flush_interval() -> float:
 def start(run_id: uuid.UUID, experiment: Experiment) -> asyncio.Task[None]:
     """Start the run in the running event loop; returns at once."""
     _keep_beating()
+    metrics.watch_event_loop()
+    metrics.RUNS_STARTED.labels(kind=experiment.kind.id).inc()
+    metrics.RUNS_ACTIVE.inc()
     handle = _running[run_id] = _Handle()
     # A fresh context: the run outlives the request that started it, and must not use that
     # request's thread for its database writes (it is gone once the response is sent). Its
@@ -144,7 +148,11 @@ def start(run_id: uuid.UUID, experiment: Experiment) -> asyncio.Task[None]:
     handle.task = asyncio.get_running_loop().create_task(
         execute(run_id, experiment), name=f"run {run_id}", context=context
     )
-    handle.task.add_done_callback(lambda _: _running.pop(run_id, None))
+    def ended(_: object) -> None:
+        _running.pop(run_id, None)
+        metrics.RUNS_ACTIVE.dec()
+
+    handle.task.add_done_callback(ended)
     return handle.task
 
 
@@ -281,6 +289,7 @@ async def execute(run_id: uuid.UUID, experiment: Experiment) -> None:
     else:
         state = Run.State.CANCELLED if cancelled else Run.State.FINISHED
     await finish_run(run_id, state, report)
+    metrics.RUNS_ENDED.labels(state=state, outcome=(report or {}).get("outcome") or "none").inc()
     _recent.pop(run_id, None)
     await writer.wake_viewers({"type": "run.finished", "seq": writer.seq})
 
