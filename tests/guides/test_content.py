@@ -218,3 +218,18 @@ def test_an_edited_guide_is_picked_up_without_a_restart_when_debug_is_on(guides_
     second = get_library()
     assert second is not first
     assert second.causes["token-limit"].title == "Edited while the app runs"
+
+
+def test_the_llamaindex_samples_can_build_the_embedder_their_indexes_use_by_default():
+    """The samples load indexes and query engines, which embed with OpenAI unless told
+    otherwise: the package must be installed and named on the framework page, or every
+    sample fails on its first request with an ImportError."""
+    probe = (
+        "from llama_index.core import Settings\n"
+        "print(type(Settings.embed_model).__name__)\n"
+    )
+    env = {**os.environ, "OPENAI_API_KEY": "not-used-offline"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "OpenAIEmbedding"
+    assert "llama-index-embeddings-openai" in get_library().frameworks["llamaindex"].packages
