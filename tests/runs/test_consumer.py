@@ -218,27 +218,9 @@ def test_messages_from_the_browser_are_ignored():
     assert asyncio.run(scenario())
 
 
-def test_a_poll_notices_a_finished_run_without_any_wake_up(monkeypatch):
-    from troubleshooter.runs import consumers
-
-    monkeypatch.setattr(consumers, "POLL_SECONDS", 0.2)
-    run = make_run([[chunk(1), content(2, "done")]])
-
-    async def scenario() -> str:
-        communicator = await connect(run, after=2)
-        await communicator.receive_from()
-        await asyncio.to_thread(
-            lambda: Run.objects.filter(pk=run.pk).update(state="finished", outcome="healthy", finished=timezone.now())
-        )
-        final = await communicator.receive_from(timeout=3)  # nobody told the group: the poll finds it
-        await communicator.disconnect()
-        return final
-
-    final = asyncio.run(scenario())
-    assert final.startswith('<section id="run-live"') and "ws-connect" not in final
-
-
-def test_a_poll_notices_a_run_whose_worker_stopped_writing(monkeypatch):
+def final_message_after(monkeypatch, change) -> tuple[Run, str]:
+    """What a viewer of a running run is sent after `change(run)` alters the database and
+    nobody tells the run's group: only the viewer's own poll can find it."""
     from troubleshooter.runs import consumers
 
     monkeypatch.setattr(consumers, "POLL_SECONDS", 0.2)
@@ -247,13 +229,27 @@ def test_a_poll_notices_a_run_whose_worker_stopped_writing(monkeypatch):
     async def scenario() -> str:
         communicator = await connect(run, after=2)
         await communicator.receive_from()
-        long_ago = timezone.now() - executor.STALE_AFTER * 2
-        await asyncio.to_thread(lambda: Run.objects.filter(pk=run.pk).update(heartbeat=long_ago))
+        await asyncio.to_thread(change, run)
         final = await communicator.receive_from(timeout=3)
         await communicator.disconnect()
         return final
 
-    final = asyncio.run(scenario())
+    return run, asyncio.run(scenario())
+
+
+def test_a_poll_notices_a_finished_run_without_any_wake_up(monkeypatch):
+    def finish(run: Run) -> None:
+        Run.objects.filter(pk=run.pk).update(state="finished", outcome="healthy", finished=timezone.now())
+
+    _, final = final_message_after(monkeypatch, finish)
+    assert final.startswith('<section id="run-live"') and "ws-connect" not in final
+
+
+def test_a_poll_notices_a_run_whose_worker_stopped_writing(monkeypatch):
+    def go_quiet(run: Run) -> None:
+        Run.objects.filter(pk=run.pk).update(heartbeat=timezone.now() - executor.STALE_AFTER * 2)
+
+    run, final = final_message_after(monkeypatch, go_quiet)
     assert "nterrupted" in final
     assert Run.objects.get(pk=run.pk).state == "interrupted"
 
