@@ -35,7 +35,7 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import app_environment, daphne, manage, percentile  # noqa: E402
+from tests.support import RUN_FORM, app_environment, csrf_token, daphne, manage, percentile  # noqa: E402
 
 SAMPLE_SECONDS = 0.01
 
@@ -86,11 +86,8 @@ def resident_kib(pid: int) -> int:
 
 async def start_runs(base: str, target: str, count: int) -> list[str]:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        form = await client.get("/runs/new/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
-        data = {"csrfmiddlewaretoken": token, "kind": "single", "url": target, "method": "GET", "format": "sse",
-                "body_kind": "json", "total_seconds": "120", "concurrency": "2",
-                "header-TOTAL_FORMS": "0", "header-INITIAL_FORMS": "0"}
+        token = csrf_token((await client.get("/runs/new/")).text)
+        data = {**RUN_FORM, "csrfmiddlewaretoken": token, "url": target, "format": "sse", "total_seconds": "120"}
 
         async def one() -> str:
             response = await client.post("/runs/new/", data=data)

@@ -61,19 +61,26 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# The experiment form's fields as a person leaves them, with no header rows.
+RUN_FORM = {
+    "kind": "single", "method": "GET", "format": "auto", "body_kind": "json", "total_seconds": "30",
+    "concurrency": "5", "header-TOTAL_FORMS": "0", "header-INITIAL_FORMS": "0",
+}
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert found, "the page has a form with a CSRF token"
+    return found.group(1)
+
+
 def run_through_the_form(base: str, fields: dict[str, str], wait: float = 60) -> dict[str, Any]:
     """Start an experiment as a person does, through /runs/new/ (no header rows unless the
     fields say so), and return its JSON download once it is no longer running."""
     with httpx.Client(base_url=base, timeout=10) as client:
-        page = client.get("/runs/new/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-        assert token, "the form carries a CSRF token"
-        posted = client.post("/runs/new/", data={
-            "csrfmiddlewaretoken": token.group(1),
-            "header-TOTAL_FORMS": "0", "header-INITIAL_FORMS": "0",
-            "method": "GET", "format": "auto", "body_kind": "json", "total_seconds": "30", "concurrency": "5",
-            **fields,
-        })
+        token = csrf_token(client.get("/runs/new/").text)
+        posted = client.post("/runs/new/", data={"csrfmiddlewaretoken": token, **RUN_FORM, **fields})
         assert posted.status_code == 302, posted.text[:2000]
         run_url = posted.headers["Location"]
         deadline = time.monotonic() + wait

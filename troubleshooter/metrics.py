@@ -8,12 +8,13 @@ shared by them (prometheus_client's multiprocess mode); /metrics/ then adds them
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import os
 import time
 
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+
+from troubleshooter.background import OnePerLoop
 
 RUNS_STARTED = Counter("troubleshooter_runs_started", "Experiments started", ["kind"])
 RUNS_ENDED = Counter("troubleshooter_runs_ended", "Experiments ended", ["state", "outcome"])
@@ -25,7 +26,6 @@ LOOP_LAG = Histogram(
 )
 
 LAG_SAMPLE_SECONDS = 0.5
-_lag_task: asyncio.Task[None] | None = None
 
 
 async def _sample_loop_lag() -> None:
@@ -35,13 +35,13 @@ async def _sample_loop_lag() -> None:
         LOOP_LAG.observe(max(time.monotonic() - before - LAG_SAMPLE_SECONDS, 0.0))
 
 
+_lag_sampler = OnePerLoop(_sample_loop_lag, "loop lag sampler")
+
+
 def watch_event_loop() -> None:
     """Start sampling the running loop's lag, once per loop (called where a worker's loop is
     busy: runs, viewers, readiness checks)."""
-    global _lag_task
-    loop = asyncio.get_running_loop()
-    if _lag_task is None or _lag_task.done() or _lag_task.get_loop() is not loop:
-        _lag_task = loop.create_task(_sample_loop_lag(), name="loop lag sampler", context=contextvars.Context())
+    _lag_sampler.ensure()
 
 
 def exposition() -> bytes:

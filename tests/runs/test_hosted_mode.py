@@ -13,7 +13,7 @@ import psycopg
 import pytest
 import websockets
 
-from tests.support import POSTGRES, REDIS, app_environment, daphne, manage, run_through_the_form
+from tests.support import POSTGRES, REDIS, RUN_FORM, app_environment, csrf_token, daphne, manage, run_through_the_form
 
 pytestmark = pytest.mark.hosted
 
@@ -94,12 +94,11 @@ def test_a_run_started_on_one_worker_is_watched_and_cancelled_from_another(tmp_p
             daphne(env, tmp_path / "second.log") as (_second, second_base):
         async def scenario() -> tuple[list[str], dict]:
             async with httpx.AsyncClient(base_url=first_base) as client:
-                form = await client.get("/runs/new/")
-                token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+                token = csrf_token((await client.get("/runs/new/")).text)
                 started = await client.post("/runs/new/", data={
-                    "csrfmiddlewaretoken": token, "kind": "single", "method": "GET", "format": "sse",
-                    "url": f"{first_base}/lab/sse/healthy/?chunks=400&delay=0.05", "body_kind": "json",
-                    "total_seconds": "60", "concurrency": "2", "header-TOTAL_FORMS": "1", "header-INITIAL_FORMS": "0",
+                    **RUN_FORM, "csrfmiddlewaretoken": token, "format": "sse",
+                    "url": f"{first_base}/lab/sse/healthy/?chunks=400&delay=0.05", "total_seconds": "60",
+                    "header-TOTAL_FORMS": "1",
                     "header-0-name": "Authorization", "header-0-value": "Bearer sk-hosted-secret",
                 })
                 assert started.status_code == 302, started.text
@@ -110,8 +109,7 @@ def test_a_run_started_on_one_worker_is_watched_and_cancelled_from_another(tmp_p
                 while len(messages) < 5:
                     messages.append(await asyncio.wait_for(viewer.recv(), 5))
                 async with httpx.AsyncClient(base_url=second_base) as other:
-                    page = await other.get(run_path)
-                    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+                    token = csrf_token((await other.get(run_path)).text)
                     cancelled = await other.post(run_path + "cancel/", data={"csrfmiddlewaretoken": token})
                     assert cancelled.status_code == 302
                 async for message in viewer:
@@ -173,12 +171,9 @@ def test_a_burst_of_200_form_posts_holds_at_most_the_configured_database_connect
     with daphne(env, tmp_path / "daphne.log") as (_, base):
         async def burst() -> list[int]:
             async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-                form = await client.get("/runs/new/")
-                token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
-                data = {"csrfmiddlewaretoken": token, "kind": "single", "method": "GET", "format": "sse",
-                        "url": f"{base}/lab/sse/healthy/?chunks=20&delay=0.05", "body_kind": "json",
-                        "total_seconds": "30", "concurrency": "2", "header-TOTAL_FORMS": "0",
-                        "header-INITIAL_FORMS": "0"}
+                token = csrf_token((await client.get("/runs/new/")).text)
+                data = {**RUN_FORM, "csrfmiddlewaretoken": token, "format": "sse",
+                        "url": f"{base}/lab/sse/healthy/?chunks=20&delay=0.05"}
                 responses = await asyncio.gather(*(client.post("/runs/new/", data=data) for _ in range(200)))
                 return [response.status_code for response in responses]
 

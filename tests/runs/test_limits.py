@@ -4,28 +4,22 @@ across workers."""
 from __future__ import annotations
 
 import asyncio
-import re
 from contextlib import ExitStack
 
 import httpx
 import pytest
 
-from tests.support import REDIS, app_environment, daphne, manage
-
-FORM = {"kind": "single", "method": "GET", "format": "sse", "body_kind": "json", "total_seconds": "30",
-        "concurrency": "2", "header-TOTAL_FORMS": "0", "header-INITIAL_FORMS": "0"}
+from tests.support import REDIS, RUN_FORM, app_environment, csrf_token, daphne, manage
 
 
 async def post_at_once(bases: list[str], count: int, target: str) -> list[int]:
     clients = [httpx.AsyncClient(base_url=base, timeout=60) for base in bases]
     try:
-        tokens = []
-        for client in clients:
-            form = await client.get("/runs/new/")
-            tokens.append(re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1))
+        tokens = [csrf_token((await client.get("/runs/new/")).text) for client in clients]
         posts = [
             clients[index % len(clients)].post(
-                "/runs/new/", data={**FORM, "url": target, "csrfmiddlewaretoken": tokens[index % len(clients)]}
+                "/runs/new/", data={**RUN_FORM, "format": "sse", "url": target,
+                                    "csrfmiddlewaretoken": tokens[index % len(clients)]}
             )
             for index in range(count)
         ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -105,6 +106,18 @@ def is_secret_header_name(name: str) -> bool:
     return any(fragment in lowered for fragment in _SECRET_NAME_FRAGMENTS)
 
 
+def map_strings(value: Any, transform: Callable[[str], str]) -> Any:
+    """The same JSON-like value with `transform` applied to every string in it, dictionary
+    keys included (tuples come back as lists, as JSON has them)."""
+    if isinstance(value, str):
+        return transform(value)
+    if isinstance(value, dict):
+        return {map_strings(key, transform): map_strings(item, transform) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [map_strings(item, transform) for item in value]
+    return value
+
+
 def redact_url(url: str) -> str:
     """The URL as it may be shown: no password, no credential in the query, the fragment
     (`#access_token=`), a path parameter (`;api_key=`) or a path segment that is a token.
@@ -133,13 +146,10 @@ def url_secrets(url: str) -> list[str]:
         return []
     found = [parts.password] if parts.password else []
     for segment in parts.path.split("/"):
-        name, params = segment.split(";", 1) if ";" in segment else (segment, "")
+        name, params = _segment_parts(segment)
         if looks_like_token(name):
             found.append(name)
-        for param in params.split(";"):
-            key, _, value = param.partition("=")
-            if looks_secret_query_name(key):
-                found.append(value)
+        found.extend(value for key, equals, value in params if equals and looks_secret_query_name(key))
     for text in (parts.query, parts.fragment):
         found.extend(value for name, value in parse_qsl(text, keep_blank_values=True) if looks_secret_query_name(name))
     return [value for value in found if value]
@@ -157,16 +167,18 @@ def _redact_pairs(text: str) -> str:
     )
 
 
+def _segment_parts(segment: str) -> tuple[str, list[tuple[str, str, str]]]:
+    """A path segment's name and its `;key=value` parameters, each as (key, "=", value)."""
+    name, *params = segment.split(";")
+    return name, [param.partition("=") for param in params]
+
+
 def _redact_segment(segment: str) -> str:
-    name, params = segment.split(";", 1) if ";" in segment else (segment, None)
-    shown = SECRET_PLACEHOLDER if looks_like_token(name) else name
-    if params is None:
-        return shown
-    kept = []
-    for param in params.split(";"):
-        key, equals, value = param.partition("=")
-        kept.append(f"{key}={SECRET_PLACEHOLDER}" if equals and looks_secret_query_name(key) else param)
-    return ";".join([shown, *kept])
+    name, params = _segment_parts(segment)
+    shown = [SECRET_PLACEHOLDER if looks_like_token(name) else name]
+    for key, equals, value in params:
+        shown.append(f"{key}={SECRET_PLACEHOLDER}" if equals and looks_secret_query_name(key) else key + equals + value)
+    return ";".join(shown)
 
 
 # Prefixes of well-known credentials (OpenAI and Anthropic keys, Stripe, Slack, GitHub,

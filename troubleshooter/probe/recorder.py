@@ -16,7 +16,17 @@ from typing import Any
 from .events import LiveEvent, OnEvent, StreamEvent
 from .formats import BodyDecoder
 from .policy import OutboundPolicy, Resolver, Target, TargetRefused, TargetUnresolvable, check_target
-from .record import SECRET_PLACEHOLDER, Ending, Event, Hop, Read, Record, pick_headers_that_matter, redact_url
+from .record import (
+    SECRET_PLACEHOLDER,
+    Ending,
+    Event,
+    Hop,
+    Read,
+    Record,
+    map_strings,
+    pick_headers_that_matter,
+    redact_url,
+)
 from .spec import Limits, ProbeSpec
 from .split_secrets import SplitSecretGuard
 
@@ -134,8 +144,8 @@ class Recorder:
             raise LimitReached("bytes", f"the body decoded to more than {self.limits.max_bytes} bytes")
 
     async def add_events(self, events: list[Event], t: float) -> None:
-        if self._secrets:
-            self._blank_secrets(events)
+        # Secrets a target echoes are blanked in what is emitted (emit) and, once the run
+        # ends, in the record (_blank_record); split ones by the guard in _guarded.
         if self._on_event is None:
             self._keep_events(events, t)
             return
@@ -182,13 +192,7 @@ class Recorder:
 
     def _blanked(self, value: Any) -> Any:
         """The same JSON-like value with every secret replaced, in keys and values alike."""
-        if isinstance(value, str):
-            return self._blank_text(value)
-        if isinstance(value, dict):
-            return {self._blanked(key): self._blanked(item) for key, item in value.items()}
-        if isinstance(value, list | tuple):
-            return [self._blanked(item) for item in value]
-        return value
+        return map_strings(value, self._blank_text)
 
     def _blank_record(self) -> None:
         """The last pass over what the target could have echoed into the record: kept
@@ -207,17 +211,6 @@ class Recorder:
                 value = getattr(event, name)
                 if value:
                     setattr(event, name, self._blank_text(value))
-
-    def _blank_secrets(self, events: list[Event]) -> None:
-        """A server that echoes the request (an echo endpoint, a debug error page) would
-        otherwise put the user's API key into the record, the live events and storage."""
-        for event in events:
-            for name in ("text", "detail", "name", "finish_reason"):
-                value = getattr(event, name)
-                if value and any(secret in value for secret in self._secrets):
-                    for secret in self._secrets:
-                        value = value.replace(secret, SECRET_PLACEHOLDER)
-                    setattr(event, name, value)
 
     def _keep_events(self, events: list[Event], t: float) -> None:
         """add_events() with nobody listening: the same record and limit, a

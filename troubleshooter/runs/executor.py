@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from troubleshooter import metrics
+from troubleshooter.background import OnePerLoop
 from troubleshooter.probe import Experiment, run_experiment
 from troubleshooter.probe.events import LiveEvent
 from troubleshooter.request_id import current_request_id
@@ -80,10 +81,10 @@ class _Handle:
 
 
 _running: dict[uuid.UUID, _Handle] = {}
-# This process as a Worker row, made when it first claims a run, and the task that beats.
+_recent: dict[uuid.UUID, deque[LiveEvent]] = {}
+# This process as a Worker row, made when it first claims a run; _heartbeat keeps it fresh.
 _worker_id = uuid.uuid4()
 _worker_lock = threading.Lock()
-_beat_task: asyncio.Task[None] | None = None
 
 
 def this_worker() -> uuid.UUID:
@@ -109,14 +110,7 @@ async def _beat() -> None:
             logger.warning("could not write this worker's heartbeat", exc_info=True)
 
 
-def _keep_beating() -> None:
-    global _beat_task
-    if _beat_task is None or _beat_task.done() or _beat_task.get_loop() is not asyncio.get_running_loop():
-        # A context of its own, like a run's: the request that started it ends long before.
-        _beat_task = asyncio.get_running_loop().create_task(
-            _beat(), name="worker heartbeat", context=contextvars.Context()
-        )
-_recent: dict[uuid.UUID, deque[LiveEvent]] = {}
+_heartbeat = OnePerLoop(_beat, "worker heartbeat")
 
 
 def recent_events(run_id: uuid.UUID, after: int) -> list[LiveEvent] | None:
@@ -135,7 +129,7 @@ def flush_interval() -> float:
 
 def start(run_id: uuid.UUID, experiment: Experiment) -> asyncio.Task[None]:
     """Start the run in the running event loop; returns at once."""
-    _keep_beating()
+    _heartbeat.ensure()
     metrics.watch_event_loop()
     metrics.RUNS_STARTED.labels(kind=experiment.kind.id).inc()
     metrics.RUNS_ACTIVE.inc()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from troubleshooter.probe.record import map_strings
+
 NUL_SHOWN_AS = "\u2400"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -26,12 +28,5 @@ def storable_text(text: str) -> str:
 
 
 def storable(value: Any) -> Any:
-    """The same JSON-like value with every string (keys too) made storable; values that
-    need no change are returned as they are, so a clean event costs one pass of checks."""
-    if isinstance(value, str):
-        return storable_text(value)
-    if isinstance(value, dict):
-        return {storable_text(key) if isinstance(key, str) else key: storable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [storable(item) for item in value]
-    return value
+    """The same JSON-like value with every string (keys too) made storable."""
+    return map_strings(value, storable_text)
