@@ -1,6 +1,7 @@
 """Order assistant: the agent looks up an order, then streams its answer."""
 
 import json
+import os
 from functools import cache
 from urllib.request import urlopen
 
@@ -11,7 +12,8 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 app = FastAPI()
-ORDERS_URL = "http://orders.internal/api/orders"
+# Where the service lives: set ORDERS_URL (see the framework page).
+ORDERS_URL = os.environ.get("ORDERS_URL", "")
 
 
 async def order_status(order_id: str) -> str:
@@ -25,7 +27,7 @@ async def order_status(order_id: str) -> str:
 @cache
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
-    return OpenAIChatCompletionClient(model="gpt-4o-mini")
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def build_agent() -> AssistantAgent:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 from functools import cache
 from urllib.request import urlopen
 
@@ -12,7 +13,8 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 app = FastAPI()
-ORDERS_URL = "http://orders.internal/api/orders"
+# Where the service lives: set ORDERS_URL (see the framework page).
+ORDERS_URL = os.environ.get("ORDERS_URL", "")
 
 
 def fetch_order(order_id: str) -> str:
@@ -29,7 +31,7 @@ async def order_status(order_id: str) -> str:
 @cache
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
-    return OpenAIChatCompletionClient(model="gpt-4o-mini")
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def build_agent() -> AssistantAgent:

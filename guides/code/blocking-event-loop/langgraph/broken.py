@@ -1,6 +1,7 @@
 """Support chat that puts the customer's profile into the prompt before answering."""
 
 import json
+import os
 from functools import lru_cache
 
 import httpx
@@ -10,7 +11,8 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
-PROFILE_URL = "http://profiles.internal"
+# Where the service lives: set PROFILES_URL (see the framework page).
+PROFILE_URL = os.environ.get("PROFILES_URL", "")
 
 
 class State(MessagesState):
@@ -24,7 +26,7 @@ class ChatRequest(BaseModel):
 
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def load_profile(customer_id: str) -> str:

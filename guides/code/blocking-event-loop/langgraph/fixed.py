@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 from functools import lru_cache
 
 import httpx
@@ -11,7 +12,8 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
-PROFILE_URL = "http://profiles.internal"
+# Where the service lives: set PROFILES_URL (see the framework page).
+PROFILE_URL = os.environ.get("PROFILES_URL", "")
 
 
 class State(MessagesState):
@@ -25,7 +27,7 @@ class ChatRequest(BaseModel):
 
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def load_profile(customer_id: str) -> str:

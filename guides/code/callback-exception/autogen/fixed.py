@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 from functools import cache
 
 from autogen_agentchat.agents import AssistantAgent
@@ -19,7 +20,7 @@ audit_log = logging.getLogger("audit")
 @cache
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
-    return OpenAIChatCompletionClient(model="gpt-4o-mini")
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def build_agent() -> AssistantAgent:

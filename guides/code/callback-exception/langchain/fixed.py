@@ -2,6 +2,7 @@
 import asyncio
 import json
 import logging
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -30,7 +31,7 @@ class LiveFeed(AsyncCallbackHandler):
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
     # Created on first use rather than at import: the constructor needs OPENAI_API_KEY.
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 @app.get("/chat")

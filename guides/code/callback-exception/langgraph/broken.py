@@ -1,6 +1,7 @@
 """Chat endpoint that reports streaming progress to a metrics service through a callback."""
 
 import json
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -12,7 +13,8 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
-METRICS_URL = "http://metrics.internal/v1/stream-progress"
+# Where the service lives: set METRICS_URL (see the framework page).
+METRICS_URL = os.environ.get("METRICS_URL", "")
 metrics_client = httpx.AsyncClient(timeout=2)
 
 
@@ -37,7 +39,7 @@ class ChatRequest(BaseModel):
 
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 async def respond(state: MessagesState) -> dict:

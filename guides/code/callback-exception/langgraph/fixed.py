@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -13,7 +14,8 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
-METRICS_URL = "http://metrics.internal/v1/stream-progress"
+# Where the service lives: set METRICS_URL (see the framework page).
+METRICS_URL = os.environ.get("METRICS_URL", "")
 log = logging.getLogger(__name__)
 metrics_client = httpx.AsyncClient(timeout=2)
 
@@ -41,7 +43,7 @@ class ChatRequest(BaseModel):
 
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 async def respond(state: MessagesState) -> dict:

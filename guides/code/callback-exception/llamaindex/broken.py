@@ -1,12 +1,14 @@
 """Answer questions about the handbook, logging what each answer cost."""
 import json
 import logging
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
 from llama_index.core import Settings, StorageContext, load_index_from_storage
 from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
 from llama_index.core.callbacks.base_handler import BaseCallbackHandler
+from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.llms.openai import OpenAI
 from starlette.responses import StreamingResponse
 
@@ -36,7 +38,9 @@ class UsageLogger(BaseCallbackHandler):
         pass
 
 
-Settings.llm = OpenAI(model="gpt-4o-mini")
+Settings.llm = OpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), api_base=os.environ.get("OPENAI_BASE_URL"))
+# Indexes embed the question with OpenAI: the same endpoint as the model.
+Settings.embed_model = OpenAIEmbedding(api_base=os.environ.get("OPENAI_BASE_URL"))
 Settings.callback_manager = CallbackManager([UsageLogger()])
 app = FastAPI()
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

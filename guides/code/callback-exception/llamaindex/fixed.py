@@ -1,12 +1,14 @@
 """Answer questions about the handbook, logging what each answer cost."""
 import json
 import logging
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
 from llama_index.core import Settings, StorageContext, load_index_from_storage
 from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
 from llama_index.core.callbacks.base_handler import BaseCallbackHandler
+from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.llms.openai import OpenAI
 from starlette.responses import StreamingResponse
 
@@ -43,9 +45,12 @@ class UsageLogger(BaseCallbackHandler):
 
 # include_usage makes OpenAI send a final chunk that carries the usage.
 Settings.llm = OpenAI(
-    model="gpt-4o-mini",
+    model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
+    api_base=os.environ.get("OPENAI_BASE_URL"),
     additional_kwargs={"stream_options": {"include_usage": True}},
 )
+# Indexes embed the question with OpenAI: the same endpoint as the model.
+Settings.embed_model = OpenAIEmbedding(api_base=os.environ.get("OPENAI_BASE_URL"))
 Settings.callback_manager = CallbackManager([UsageLogger()])
 app = FastAPI()
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

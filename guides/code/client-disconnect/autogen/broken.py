@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 from functools import cache
 
 from autogen_agentchat.agents import AssistantAgent
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 @cache
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
-    return OpenAIChatCompletionClient(model="gpt-4o-mini")
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def build_agent() -> AssistantAgent:

@@ -1,6 +1,7 @@
 """Support chat endpoint that never checks whether anyone is still listening."""
 import json
 import logging
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -14,7 +15,7 @@ app = FastAPI()
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
     # Created on first use rather than at import: the constructor needs OPENAI_API_KEY.
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 @app.get("/chat")

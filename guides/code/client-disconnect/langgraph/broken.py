@@ -1,6 +1,7 @@
 """Long-form writing assistant that streams a LangGraph run as server-sent events."""
 
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -15,7 +16,7 @@ class ChatRequest(BaseModel):
 
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
-    return ChatOpenAI(model="gpt-4o-mini", max_tokens=4000)
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), max_tokens=4000)
 
 
 async def draft(state: MessagesState) -> dict:

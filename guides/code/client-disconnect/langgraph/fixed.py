@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI, Request
@@ -20,7 +21,7 @@ class ChatRequest(BaseModel):
 
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
-    return ChatOpenAI(model="gpt-4o-mini", max_tokens=4000)
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), max_tokens=4000)
 
 
 async def draft(state: MessagesState) -> dict:

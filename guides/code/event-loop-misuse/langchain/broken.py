@@ -1,6 +1,7 @@
 """Follow-up chat: rewrites the question to stand alone, then streams the answer."""
 import asyncio
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -13,7 +14,7 @@ app = FastAPI()
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
     # Created on first use rather than at import: the constructor needs OPENAI_API_KEY.
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def standalone_question(q: str, topic: str) -> str:

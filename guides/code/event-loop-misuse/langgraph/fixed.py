@@ -1,6 +1,7 @@
 """Chat endpoint that looks up the team's notes before answering."""
 
 import json
+import os
 from functools import lru_cache
 
 import httpx
@@ -10,7 +11,8 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
-NOTES_URL = "http://notes.internal"
+# Where the service lives: set NOTES_URL (see the framework page).
+NOTES_URL = os.environ.get("NOTES_URL", "")
 
 
 class ChatRequest(BaseModel):
@@ -19,7 +21,7 @@ class ChatRequest(BaseModel):
 
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 async def search_notes(query: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Account assistant: the agent calls a slow reporting tool, then streams its summary."""
 
 import json
+import os
 from functools import cache
 
 import httpx
@@ -11,7 +12,8 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 app = FastAPI()
-REPORTS_URL = "http://reports.internal/usage"
+# Where the service lives: set REPORTS_URL (see the framework page).
+REPORTS_URL = os.environ.get("REPORTS_URL", "")
 
 
 async def usage_report(account_id: str) -> str:
@@ -25,7 +27,7 @@ async def usage_report(account_id: str) -> str:
 @cache
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
-    return OpenAIChatCompletionClient(model="gpt-4o-mini")
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def build_agent() -> AssistantAgent:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 from functools import cache
 
 import httpx
@@ -12,8 +13,10 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 app = FastAPI()
-REPORTS_URL = "http://reports.internal/usage"
-HEARTBEAT_SECONDS = 15  # well under the shortest idle timeout on the path (often 60 s)
+# Where the service lives: set REPORTS_URL (see the framework page).
+REPORTS_URL = os.environ.get("REPORTS_URL", "")
+# well under the shortest idle timeout on the path (often 60 s); HEARTBEAT_SECONDS overrides it.
+HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", "15"))
 _END = object()
 
 
@@ -28,7 +31,7 @@ async def usage_report(account_id: str) -> str:
 @cache
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
-    return OpenAIChatCompletionClient(model="gpt-4o-mini")
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def build_agent() -> AssistantAgent:

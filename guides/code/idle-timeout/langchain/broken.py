@@ -1,5 +1,6 @@
 """Research answer endpoint: a slow reasoning pass, then a streamed write-up."""
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -10,7 +11,7 @@ app = FastAPI()
 
 
 @lru_cache(maxsize=None)
-def chat_model(name: str = "gpt-4o-mini") -> ChatOpenAI:
+def chat_model(name: str = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")) -> ChatOpenAI:
     # Created on first use rather than at import: the constructor needs OPENAI_API_KEY.
     return ChatOpenAI(model=name)
 

@@ -1,6 +1,7 @@
 """Research answer endpoint: a slow reasoning pass, then a streamed write-up."""
 import asyncio
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -8,11 +9,12 @@ from langchain_openai import ChatOpenAI
 from starlette.responses import StreamingResponse
 
 app = FastAPI()
-HEARTBEAT_SECONDS = 15  # well under the shortest idle timeout on the path
+# well under the shortest idle timeout on the path; HEARTBEAT_SECONDS overrides it.
+HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", "15"))
 
 
 @lru_cache(maxsize=None)
-def chat_model(name: str = "gpt-4o-mini") -> ChatOpenAI:
+def chat_model(name: str = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")) -> ChatOpenAI:
     # Created on first use rather than at import: the constructor needs OPENAI_API_KEY.
     return ChatOpenAI(model=name)
 

@@ -1,6 +1,7 @@
 """Answers questions about old support tickets; the archive search can take minutes."""
 
 import json
+import os
 from functools import lru_cache
 
 import httpx
@@ -10,7 +11,8 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
-ARCHIVE_URL = "http://ticket-archive.internal"
+# Where the service lives: set ARCHIVE_URL (see the framework page).
+ARCHIVE_URL = os.environ.get("ARCHIVE_URL", "")
 
 
 class State(MessagesState):
@@ -23,7 +25,7 @@ class ChatRequest(BaseModel):
 
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 async def search_archive(state: State) -> dict:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 from functools import lru_cache
 
 import httpx
@@ -11,8 +12,10 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
-ARCHIVE_URL = "http://ticket-archive.internal"
-HEARTBEAT_SECONDS = 15  # far below the 55-100 s idle limits of common proxies and balancers
+# Where the service lives: set ARCHIVE_URL (see the framework page).
+ARCHIVE_URL = os.environ.get("ARCHIVE_URL", "")
+# far below the 55-100 s idle limits of common proxies and balancers; HEARTBEAT_SECONDS overrides it.
+HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", "15"))
 
 
 class State(MessagesState):
@@ -25,7 +28,7 @@ class ChatRequest(BaseModel):
 
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 async def search_archive(state: State) -> dict:

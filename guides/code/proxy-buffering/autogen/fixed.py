@@ -1,6 +1,7 @@
 """Support chat: stream an AutoGen assistant's answer as server-sent events."""
 
 import json
+import os
 from functools import cache
 
 from autogen_agentchat.agents import AssistantAgent
@@ -18,7 +19,7 @@ STREAM_HEADERS = {"X-Accel-Buffering": "no", "Cache-Control": "no-cache"}
 @cache
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
-    return OpenAIChatCompletionClient(model="gpt-4o-mini")
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def build_agent() -> AssistantAgent:

@@ -1,5 +1,6 @@
 """Support chat endpoint served behind nginx; the response opts out of proxy buffering."""
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -18,7 +19,7 @@ STREAM_HEADERS = {
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
     # Created on first use rather than at import: the constructor needs OPENAI_API_KEY.
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 @app.get("/chat")

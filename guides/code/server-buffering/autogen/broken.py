@@ -1,5 +1,6 @@
 """Support chat: answer a customer question with an AutoGen assistant."""
 
+import os
 from functools import cache
 
 from autogen_agentchat.agents import AssistantAgent
@@ -13,7 +14,7 @@ app = FastAPI()
 @cache
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
-    return OpenAIChatCompletionClient(model="gpt-4o-mini")
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def build_agent() -> AssistantAgent:

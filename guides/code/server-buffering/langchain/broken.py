@@ -1,4 +1,5 @@
 """Support chat endpoint: gathers the whole answer, then replies with JSON."""
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -10,7 +11,7 @@ app = FastAPI()
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
     # Created on first use rather than at import: the constructor needs OPENAI_API_KEY.
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 @app.get("/chat")

@@ -1,5 +1,6 @@
 """Support chat endpoint: forwards every token as a server-sent event."""
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -12,7 +13,7 @@ app = FastAPI()
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
     # Created on first use rather than at import: the constructor needs OPENAI_API_KEY.
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 @app.get("/chat")

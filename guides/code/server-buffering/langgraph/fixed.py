@@ -1,6 +1,7 @@
 """Chat endpoint that answers through a one-node LangGraph graph."""
 
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -17,7 +18,7 @@ class ChatRequest(BaseModel):
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
     # Built on first use, so importing this module needs no API key.
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 async def respond(state: MessagesState) -> dict:

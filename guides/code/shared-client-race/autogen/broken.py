@@ -1,6 +1,7 @@
 """Billing assistant: answers questions about invoices, streaming its reply."""
 
 import json
+import os
 from functools import cache
 
 import httpx
@@ -11,7 +12,8 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 app = FastAPI()
-INVOICES_URL = "http://billing.internal/api/invoices"
+# Where the service lives: set INVOICES_URL (see the framework page).
+INVOICES_URL = os.environ.get("INVOICES_URL", "")
 
 
 async def invoice(invoice_id: str) -> str:
@@ -25,7 +27,7 @@ async def invoice(invoice_id: str) -> str:
 @cache
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
-    return OpenAIChatCompletionClient(model="gpt-4o-mini")
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 @cache

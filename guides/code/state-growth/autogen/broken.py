@@ -1,6 +1,7 @@
 """Tutor chat: one AutoGen assistant per session, streaming every reply."""
 
 import json
+import os
 from functools import cache
 
 from autogen_agentchat.agents import AssistantAgent
@@ -16,7 +17,7 @@ sessions: dict[str, AssistantAgent] = {}
 @cache
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
-    return OpenAIChatCompletionClient(model="gpt-4o-mini")
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def agent_for(session_id: str) -> AssistantAgent:

@@ -1,6 +1,7 @@
 """Tutor chat: one AutoGen assistant per session, streaming every reply."""
 
 import json
+import os
 from functools import cache
 
 from autogen_agentchat.agents import AssistantAgent
@@ -18,7 +19,7 @@ HISTORY_MESSAGES = 20  # how many recent messages the model sees each turn
 @cache
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
-    return OpenAIChatCompletionClient(model="gpt-4o-mini")
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 def agent_for(session_id: str) -> AssistantAgent:

@@ -1,5 +1,6 @@
 """Multi-turn chat that keeps each session's history in memory."""
 import json
+import os
 from collections import defaultdict
 from functools import lru_cache
 
@@ -18,7 +19,7 @@ HISTORY_BUDGET = 3000  # tokens of context sent per turn, system prompt included
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
     # Created on first use rather than at import: the constructor needs OPENAI_API_KEY.
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 @app.get("/sessions/{session_id}/chat")

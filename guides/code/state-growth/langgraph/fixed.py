@@ -1,6 +1,7 @@
 """Multi-turn chat: each conversation's history lives in a LangGraph checkpointer."""
 
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -22,7 +23,7 @@ class ChatRequest(BaseModel):
 
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 async def respond(state: MessagesState) -> dict:

@@ -1,6 +1,7 @@
 """Policy assistant: explains insurance policy clauses, streaming the explanation."""
 
 import json
+import os
 from functools import cache
 
 from autogen_agentchat.agents import AssistantAgent
@@ -16,7 +17,7 @@ MAX_TOKENS = 256  # fine for short answers, far too few for a clause-by-clause e
 @cache
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
-    return OpenAIChatCompletionClient(model="gpt-4o-mini", max_tokens=MAX_TOKENS)
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), max_tokens=MAX_TOKENS)
 
 
 def build_agent() -> AssistantAgent:

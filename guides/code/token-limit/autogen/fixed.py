@@ -1,6 +1,7 @@
 """Policy assistant: explains insurance policy clauses, streaming the explanation."""
 
 import json
+import os
 from functools import cache
 
 from autogen_agentchat.agents import AssistantAgent
@@ -17,7 +18,7 @@ MAX_TOKENS = 4096  # room for the longest answers this assistant should give
 def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
     return OpenAIChatCompletionClient(
-        model="gpt-4o-mini",
+        model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
         max_tokens=MAX_TOKENS,
         # Have the last streamed chunk carry token counts, so the check below works.
         stream_options={"include_usage": True},

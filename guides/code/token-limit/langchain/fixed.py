@@ -1,5 +1,6 @@
 """Support chat endpoint with a hard cap on answer length."""
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -13,7 +14,7 @@ app = FastAPI()
 def chat_model() -> ChatOpenAI:
     # Created on first use rather than at import: the constructor needs OPENAI_API_KEY.
     # Room for a full answer; the cap now only guards against runaway output.
-    return ChatOpenAI(model="gpt-4o-mini", max_tokens=1024)
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), max_tokens=1024)
 
 
 @app.get("/chat")

@@ -1,6 +1,7 @@
 """Chat endpoint that streams answers from a one-node LangGraph graph."""
 
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -17,7 +18,7 @@ class ChatRequest(BaseModel):
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
     # A low cap to keep costs down: long answers stop mid-sentence.
-    return ChatOpenAI(model="gpt-4o-mini", max_tokens=150)
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), max_tokens=150)
 
 
 async def respond(state: MessagesState) -> dict:

@@ -1,15 +1,19 @@
 """Answer questions about the handbook as a server-sent event stream."""
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
 from llama_index.core import Settings, StorageContext, load_index_from_storage
 from llama_index.core.llms import ChatMessage
+from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.llms.openai import OpenAI
 from starlette.responses import StreamingResponse
 
 # 256 tokens is a few short paragraphs; longer answers stop mid-sentence.
-Settings.llm = OpenAI(model="gpt-4o-mini", max_tokens=256)
+Settings.llm = OpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), api_base=os.environ.get("OPENAI_BASE_URL"), max_tokens=256)
+# Indexes embed the question with OpenAI: the same endpoint as the model.
+Settings.embed_model = OpenAIEmbedding(api_base=os.environ.get("OPENAI_BASE_URL"))
 app = FastAPI()
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 

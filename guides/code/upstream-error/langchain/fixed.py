@@ -1,6 +1,7 @@
 """Support chat endpoint that reports provider failures to the client."""
 import json
 import logging
+import os
 from functools import lru_cache
 
 import httpx
@@ -17,7 +18,7 @@ app = FastAPI()
 def chat_model() -> ChatOpenAI:
     # Created on first use rather than at import: the constructor needs OPENAI_API_KEY.
     # Retries cover 429s, 5xx and dropped connections before the stream starts.
-    return ChatOpenAI(model="gpt-4o-mini", max_retries=4)
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), max_retries=4)
 
 
 @app.get("/chat")

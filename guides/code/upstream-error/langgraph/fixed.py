@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 from functools import lru_cache
 
 import openai
@@ -26,7 +27,7 @@ class ChatRequest(BaseModel):
 
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 async def respond(state: MessagesState) -> dict:

@@ -1,16 +1,20 @@
 """Answer questions about the handbook as a server-sent event stream."""
 import json
 import logging
+import os
 from functools import lru_cache
 
 import httpx
 import openai
 from fastapi import FastAPI
 from llama_index.core import Settings, StorageContext, load_index_from_storage
+from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.llms.openai import OpenAI
 from starlette.responses import StreamingResponse
 
-Settings.llm = OpenAI(model="gpt-4o-mini")
+Settings.llm = OpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), api_base=os.environ.get("OPENAI_BASE_URL"))
+# Indexes embed the question with OpenAI: the same endpoint as the model.
+Settings.embed_model = OpenAIEmbedding(api_base=os.environ.get("OPENAI_BASE_URL"))
 app = FastAPI()
 log = logging.getLogger(__name__)
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

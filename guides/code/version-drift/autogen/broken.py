@@ -1,6 +1,7 @@
 """Support chat, ported from pyautogen 0.2 to AgentChat: stream the assistant's answer."""
 
 import json
+import os
 from functools import cache
 
 from autogen_agentchat.agents import AssistantAgent
@@ -17,7 +18,7 @@ def model_client() -> OpenAIChatCompletionClient:
     # Created on first use, not at import: the constructor needs OPENAI_API_KEY.
     # `stream=True` came over from the old llm_config; the 0.4+ client refuses it:
     # ValueError: Disallowed create args are present: {'stream'}
-    return OpenAIChatCompletionClient(model="gpt-4o-mini", stream=True)
+    return OpenAIChatCompletionClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), stream=True)
 
 
 def build_agent() -> AssistantAgent:

@@ -1,4 +1,5 @@
 """Plain-text answer stream, carried over from the completion-model version of the app."""
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -11,7 +12,7 @@ app = FastAPI()
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
     # Created on first use rather than at import: the constructor needs OPENAI_API_KEY.
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 @app.get("/answer")

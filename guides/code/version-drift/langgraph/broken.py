@@ -1,6 +1,7 @@
 """Chat endpoint that streams node progress and answer tokens from a LangGraph graph."""
 
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -16,7 +17,7 @@ class ChatRequest(BaseModel):
 
 @lru_cache(maxsize=1)
 def chat_model() -> ChatOpenAI:
-    return ChatOpenAI(model="gpt-4o-mini")
+    return ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
 
 
 async def respond(state: MessagesState) -> dict:

@@ -1,5 +1,6 @@
 """Answer questions about the handbook as a server-sent event stream."""
 import json
+import os
 from functools import lru_cache
 
 from fastapi import FastAPI
@@ -9,7 +10,7 @@ from starlette.responses import StreamingResponse
 
 # Code from the ServiceContext days: an upgrade moved its imports to
 # llama_index.core and changed nothing else.
-llm = OpenAI(model="gpt-4o-mini")
+llm = OpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), api_base=os.environ.get("OPENAI_BASE_URL"))
 app = FastAPI()
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
