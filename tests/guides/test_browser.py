@@ -55,8 +55,8 @@ def test_a_person_walks_the_tree_to_a_cause_switches_tabs_goes_back_and_changes_
     expect(page).to_have_url(re.compile(r"framework=llamaindex"))
     expect(panel.locator(".tab.current")).to_have_text("LlamaIndex")
     expect(panel.locator("h3")).to_be_focused()
-    expect(panel.locator(".code-file.fixed")).to_contain_text("llama_index")
-    assert panel.locator(".line.add").count() > 0
+    expect(panel.locator(".diff-split")).to_contain_text("llama_index")
+    assert panel.locator(".diff-split ins").count() > 0
     page.go_back()
     expect(panel.locator(".tab.current")).to_have_text("LangChain")
 

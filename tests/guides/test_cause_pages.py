@@ -31,8 +31,8 @@ def test_the_cause_list_groups_every_cause(client):
 def test_the_code_panel_shows_broken_and_fixed_code_with_changed_lines_marked(client):
     html = client.get("/causes/server-buffering/?framework=langchain").content.decode()
     assert 'aria-current="true" class="tab current">LangChain<' in html
-    assert re.search(r'class="line del" data-ln="\d+"', html)
-    assert re.search(r'class="line add" data-ln="\d+"', html)
+    assert re.search(r'<span class="ln del">\d+ −</span><del class="src', html)
+    assert re.search(r'<span class="ln add">\d+ \+</span><ins class="src', html)
     for framework in ("langgraph", "llamaindex", "autogen"):
         assert f'href="?framework={framework}#fix"' in html
 

@@ -60,8 +60,8 @@ def test_every_framework_has_a_pair_for_each_cause_that_happens_in_code(framewor
     for cause_id in CODE_CAUSES_IN_EVERY_FRAMEWORK:
         pair = library.causes[cause_id].pairs.get(framework_id)
         assert pair is not None, f"{cause_id} has no {framework_id} pair"
-        assert pair.broken.text != pair.fixed.text
-        assert pair.fixed.changed_count > 0 or pair.broken.changed_count > 0
+        assert pair.diff.broken.text != pair.diff.fixed.text
+        assert pair.diff.added_count > 0 or pair.diff.removed_count > 0
 
 
 def test_every_cause_ends_with_a_fix_in_code_or_infrastructure():

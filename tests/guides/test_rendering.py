@@ -1,10 +1,8 @@
-"""Code and Markdown rendering: highlighted line by line, changed lines found by a diff."""
+"""Code and Markdown rendering: highlighted line by line, Markdown without raw HTML."""
 
 from __future__ import annotations
 
 from troubleshooter.guides.rendering import (
-    changed_line_numbers,
-    code_pair_views,
     highlight_lines,
     lexer_for_language,
     markdown_to_html,
@@ -28,21 +26,6 @@ def test_blank_lines_are_kept_so_line_numbers_match_the_file():
 def test_code_is_escaped():
     lines = highlight_lines('s = "<script>"', lexer_for_language("python"))
     assert "<script>" not in lines[0] and "&lt;script&gt;" in lines[0]
-
-
-def test_changed_lines_are_numbered_on_each_side():
-    before = "a\nb\nc\nd\n"
-    after = "a\nB\nc\nd\ne\n"
-    removed, added = changed_line_numbers(before, after)
-    assert removed == {2}
-    assert added == {2, 5}
-
-
-def test_a_pair_view_marks_lines_removed_from_broken_and_added_in_fixed():
-    broken, fixed = code_pair_views("broken.py", "x = 1\ny = 2\n", "fixed.py", "x = 1\ny = 3\n")
-    assert [line.changed for line in broken.lines] == [False, True]
-    assert [line.changed for line in fixed.lines] == [False, True]
-    assert fixed.language == "python"
 
 
 def test_markdown_does_not_pass_raw_html_through():

@@ -51,7 +51,7 @@ def test_a_leaf_ranks_causes_with_why_and_shows_the_fix_for_the_chosen_framework
     assert response.status_code == 200
     assert 'href="/causes/server-buffering/?framework=llamaindex"' in html
     assert "The fix for LlamaIndex" in html
-    assert 'class="code-file broken"' in html and 'class="code-file fixed"' in html
+    assert 'class="file-head broken"' in html and 'class="file-head fixed"' in html
 
 
 def test_a_leaf_reached_with_another_framework_links_causes_without_a_framework(client):

@@ -18,8 +18,9 @@ import yaml
 from django.conf import settings
 
 from troubleshooter.guides.rendering import (
+    CodeDiff,
     CodeView,
-    code_pair_views,
+    code_diff,
     code_view,
     markdown_inline,
     markdown_to_html,
@@ -72,8 +73,7 @@ class CodePair:
     title: str
     explanation_html: str
     explanation_text: str
-    broken: CodeView
-    fixed: CodeView
+    diff: CodeDiff
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class InfraSnippet:
     title: str
     platform_id: str
     fixed: CodeView
-    broken: CodeView | None
+    diff: CodeDiff | None  # when the snippet also has a broken version to compare with
 
 
 @dataclass(frozen=True)
@@ -430,15 +430,13 @@ def _load_pair(reader: _Reader, cause_id: str, framework_id: str) -> CodePair | 
         reader.problem(folder / "fixed.py", "code", "is identical to broken.py")
     if not body.strip():
         reader.problem(folder / "pair.md", "body", "must explain what changed")
-    broken_view, fixed_view = code_pair_views("broken.py", broken, "fixed.py", fixed)
     return CodePair(
         cause_id=cause_id,
         framework_id=framework_id,
         title=reader.string(folder / "pair.md", meta, "title"),
         explanation_html=markdown_to_html(body),
         explanation_text=plain_text(body),
-        broken=broken_view,
-        fixed=fixed_view,
+        diff=code_diff("broken.py", broken, "fixed.py", fixed),
     )
 
 
@@ -461,7 +459,6 @@ def _load_infra(
         platform_id = str(entry.get("platform") or "")
         if not platform_id:
             reader.problem(path, f"{where}.platform", "is required")
-        files: dict[str, CodeView | None] = {"fixed": None, "broken": None}
         texts: dict[str, str] = {}
         for role in ("fixed", "broken"):
             name = entry.get(role)
@@ -478,15 +475,17 @@ def _load_infra(
             if name.endswith(".py"):
                 reader.python_compiles(folder / name, text)
             texts[role] = text
-            files[role] = code_view(name, text)
-        fixed = files["fixed"]
-        if fixed is None:
+        if "fixed" not in texts:
             continue
-        broken = files["broken"]
-        if broken is not None:
-            broken, fixed = code_pair_views(broken.name, texts["broken"], fixed.name, texts["fixed"])
+        fixed_name, broken_name = str(entry["fixed"]), str(entry.get("broken"))
+        diff = code_diff(broken_name, texts["broken"], fixed_name, texts["fixed"]) if "broken" in texts else None
         snippets.append(
-            InfraSnippet(title=title, platform_id=platform_id, fixed=fixed, broken=broken)
+            InfraSnippet(
+                title=title,
+                platform_id=platform_id,
+                fixed=diff.fixed if diff else code_view(fixed_name, texts["fixed"]),
+                diff=diff,
+            )
         )
     return tuple(snippets)
 

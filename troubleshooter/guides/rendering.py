@@ -1,7 +1,8 @@
 """Markdown and code to HTML, done once when the guides load.
 
-Code is highlighted line by line (not as one block) so that a page can mark the lines a fix
-changed, number them, and let a copy button take the text without the numbers.
+Code is highlighted line by line (not as one block) so that a page can number the lines, set
+a broken file's lines level with the fixed file's in two columns or interleave them in one,
+and mark the lines a fix changed.
 """
 
 from __future__ import annotations
@@ -125,11 +126,21 @@ def highlight_lines(code: str, lexer: Lexer) -> list[str]:
     return lines[:source_line_count]
 
 
+# Wrapped code stays readable when a wrapped line continues under its own indentation rather
+# than at the left margin; the stylesheet has a class for each even indentation up to this.
+MAX_WRAP_INDENT = 24
+
+
 @dataclass(frozen=True)
 class CodeLine:
     number: int
     html: str
-    changed: bool
+    indent: int  # leading spaces, rounded down to even and capped at MAX_WRAP_INDENT
+
+
+def _wrap_indent(source_line: str) -> int:
+    spaces = len(source_line) - len(source_line.lstrip(" "))
+    return min(spaces, MAX_WRAP_INDENT) // 2 * 2
 
 
 @dataclass(frozen=True)
@@ -141,38 +152,114 @@ class CodeView:
     text: str
     lines: tuple[CodeLine, ...]
 
-    @property
-    def changed_count(self) -> int:
-        return sum(1 for line in self.lines if line.changed)
 
-
-def code_view(name: str, text: str, changed: frozenset[int] = frozenset()) -> CodeView:
+def code_view(name: str, text: str) -> CodeView:
     language = language_for_file(name)
-    html_lines = highlight_lines(text.rstrip("\n"), lexer_for_language(language))
+    source = text.rstrip("\n")
+    html_lines = highlight_lines(source, lexer_for_language(language))
     lines = tuple(
-        CodeLine(number=index, html=html, changed=index in changed)
-        for index, html in enumerate(html_lines, start=1)
+        CodeLine(number=number, html=html, indent=_wrap_indent(source_line))
+        for number, (html, source_line) in enumerate(zip(html_lines, source.split("\n"), strict=True), start=1)
     )
     return CodeView(name=name, language=language, text=text, lines=lines)
 
 
-def changed_line_numbers(before: str, after: str) -> tuple[frozenset[int], frozenset[int]]:
-    """Line numbers (1-based) removed from `before` and added in `after`."""
-    before_lines = before.rstrip("\n").split("\n")
-    after_lines = after.rstrip("\n").split("\n")
-    removed: set[int] = set()
-    added: set[int] = set()
-    matcher = difflib.SequenceMatcher(a=before_lines, b=after_lines, autojunk=False)
+@dataclass(frozen=True)
+class SplitRow:
+    """One row of the side-by-side view: a broken line level with the fixed line that took
+    its place. None is the blank left opposite a line that only one file has."""
+
+    broken: CodeLine | None
+    fixed: CodeLine | None
+    changed: bool
+
+
+@dataclass(frozen=True)
+class UnifiedRow:
+    """One row of the one-column view: sign is " " for a line both files share, "-" for a
+    line only the broken file has, "+" for one only the fixed file has."""
+
+    sign: str
+    broken_number: int | None
+    fixed_number: int | None
+    line: CodeLine
+
+
+@dataclass(frozen=True)
+class CodeDiff:
+    broken: CodeView
+    fixed: CodeView
+    split: tuple[SplitRow, ...]
+    unified: tuple[UnifiedRow, ...]
+
+    @property
+    def removed_count(self) -> int:
+        return sum(1 for row in self.unified if row.sign == "-")
+
+    @property
+    def added_count(self) -> int:
+        return sum(1 for row in self.unified if row.sign == "+")
+
+
+# Two lines at least this alike (difflib's ratio) are one line edited, not two unrelated ones.
+_SAME_LINE_EDITED = 0.6
+
+
+def _pair_rewritten(before: list[str], after: list[str], a: int, b: int) -> list[tuple[int | None, int | None]]:
+    """Pair the lines of a rewritten block (indexes into before and after), each line with
+    the most similar line on the other side, keeping both orders.
+
+    The best-matching pair splits the block in two and each half is paired the same way, as
+    difflib's Differ does; what matches nothing is paired by position, since a replaced line
+    usually stands where the old one stood, and the rest faces a blank.
+    """
+    best, best_i, best_j = _SAME_LINE_EDITED, -1, -1
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    for j, line_after in enumerate(after):
+        matcher.set_seq2(line_after)
+        for i, line_before in enumerate(before):
+            matcher.set_seq1(line_before)
+            if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best and matcher.ratio() > best:
+                best, best_i, best_j = matcher.ratio(), i, j
+    if best_i < 0:
+        length = max(len(before), len(after))
+        return [
+            (a + k if k < len(before) else None, b + k if k < len(after) else None) for k in range(length)
+        ]
+    return [
+        *_pair_rewritten(before[:best_i], after[:best_j], a, b),
+        (a + best_i, b + best_j),
+        *_pair_rewritten(before[best_i + 1 :], after[best_j + 1 :], a + best_i + 1, b + best_j + 1),
+    ]
+
+
+def code_diff(broken_name: str, broken: str, fixed_name: str, fixed: str) -> CodeDiff:
+    """Both files highlighted, and aligned two ways: side by side, where line 47 of the broken
+    file faces line 51 of the fixed one when that is what it became, and as one column."""
+    broken_view, fixed_view = code_view(broken_name, broken), code_view(fixed_name, fixed)
+    before = broken.rstrip("\n").split("\n")
+    after = fixed.rstrip("\n").split("\n")
+    split: list[SplitRow] = []
+    unified: list[UnifiedRow] = []
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
         if tag == "equal":
+            for i, j in zip(range(a_start, a_end), range(b_start, b_end), strict=True):
+                old, new = broken_view.lines[i], fixed_view.lines[j]
+                split.append(SplitRow(broken=old, fixed=new, changed=False))
+                unified.append(UnifiedRow(sign=" ", broken_number=old.number, fixed_number=new.number, line=new))
             continue
-        removed.update(range(a_start + 1, a_end + 1))
-        added.update(range(b_start + 1, b_end + 1))
-    return frozenset(removed), frozenset(added)
-
-
-def code_pair_views(
-    broken_name: str, broken: str, fixed_name: str, fixed: str
-) -> tuple[CodeView, CodeView]:
-    removed, added = changed_line_numbers(broken, fixed)
-    return code_view(broken_name, broken, removed), code_view(fixed_name, fixed, added)
+        for old_index, new_index in _pair_rewritten(before[a_start:a_end], after[b_start:b_end], a_start, b_start):
+            split.append(
+                SplitRow(
+                    broken=broken_view.lines[old_index] if old_index is not None else None,
+                    fixed=fixed_view.lines[new_index] if new_index is not None else None,
+                    changed=True,
+                )
+            )
+        # One column reads like a patch: the whole old block, then the whole new one.
+        for old in broken_view.lines[a_start:a_end]:
+            unified.append(UnifiedRow(sign="-", broken_number=old.number, fixed_number=None, line=old))
+        for new in fixed_view.lines[b_start:b_end]:
+            unified.append(UnifiedRow(sign="+", broken_number=None, fixed_number=new.number, line=new))
+    return CodeDiff(broken=broken_view, fixed=fixed_view, split=tuple(split), unified=tuple(unified))

@@ -67,7 +67,7 @@ def build_documents(library: Library) -> tuple[Document, ...]:
                         (pair.title, 4.0),
                         (framework.name, 2.0),
                         (pair.explanation_text, 1.5),
-                        (pair.fixed.text, 0.5),
+                        (pair.diff.fixed.text, 0.5),
                     ),
                 )
             )
