@@ -61,6 +61,27 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def create_user(env: dict[str, str], username: str, password: str, *, teams: Sequence[str] = (),
+                staff: bool = False) -> None:
+    """An account in the app's database, as an admin would make it, in the teams named."""
+    script = (
+        "from django.contrib.auth.models import Group, User;"
+        f"user = User.objects.create_user({username!r}, password={password!r}, is_staff={staff!r});"
+        f"user.groups.set([Group.objects.get_or_create(name=name)[0] for name in {list(teams)!r}])"
+    )
+    made = manage(env, "shell", "-v", "0", "-c", script)
+    assert made.returncode == 0, made.stderr
+
+
+def sign_in(client: httpx.Client, username: str, password: str) -> None:
+    """Sign in through the login form; the client keeps the session cookie."""
+    token = csrf_token(client.get("/accounts/login/").text)
+    signed_in = client.post("/accounts/login/", data={
+        "csrfmiddlewaretoken": token, "username": username, "password": password, "next": "/runs/",
+    })
+    assert signed_in.status_code == 302 and signed_in.headers["location"] == "/runs/", signed_in.text[:500]
+
+
 # The experiment form's fields as a person leaves them, with no header rows.
 RUN_FORM = {
     "kind": "single", "method": "GET", "format": "auto", "body_kind": "json", "total_seconds": "30",
@@ -75,10 +96,14 @@ def csrf_token(html: str) -> str:
     return found.group(1)
 
 
-def run_through_the_form(base: str, fields: dict[str, str], wait: float = 60) -> dict[str, Any]:
+def run_through_the_form(base: str, fields: dict[str, str], wait: float = 60,
+                         account: tuple[str, str] | None = None) -> dict[str, Any]:
     """Start an experiment as a person does, through /runs/new/ (no header rows unless the
-    fields say so), and return its JSON download once it is no longer running."""
+    fields say so; signed in first when an account is given), and return its JSON download
+    once it is no longer running."""
     with httpx.Client(base_url=base, timeout=10) as client:
+        if account is not None:
+            sign_in(client, *account)
         token = csrf_token(client.get("/runs/new/").text)
         posted = client.post("/runs/new/", data={"csrfmiddlewaretoken": token, **RUN_FORM, **fields})
         assert posted.status_code == 302, posted.text[:2000]

@@ -7,6 +7,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "troubleshooter.settings")
 # Django is set up before anything that imports models is loaded.
 django_application = get_asgi_application()
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
@@ -22,12 +23,15 @@ load_cached()
 application = ProtocolTypeRouter(
     {
         "http": django_application,
-        "websocket": URLRouter(
-            [
-                path("lab/ws/", LabStreamConsumer.as_asgi()),
-                # A run page's socket only answers pages of this site (no cross-site listening).
-                path("runs/<uuid:run_id>/ws/", SameSiteOriginValidator(RunConsumer.as_asgi())),
-            ]
+        # The session tells a run's socket who is watching.
+        "websocket": AuthMiddlewareStack(
+            URLRouter(
+                [
+                    path("lab/ws/", LabStreamConsumer.as_asgi()),
+                    # A run page's socket only answers pages of this site (no cross-site listening).
+                    path("runs/<uuid:run_id>/ws/", SameSiteOriginValidator(RunConsumer.as_asgi())),
+                ]
+            )
         ),
     }
 )

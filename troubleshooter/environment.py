@@ -34,14 +34,19 @@ def is_hosted() -> bool:
     return bool(os.environ.get("REDIS_URL")) or bool(database_url) and not database_url.startswith("sqlite")
 
 
-def allowed_networks() -> tuple[IPNetwork, ...]:
+def networks_setting(name: str) -> tuple[IPNetwork, ...]:
+    """A comma-separated list of networks in CIDR form (a bare address is one host)."""
     networks = []
-    for cidr in env_list("PROBE_ALLOWED_NETWORKS"):
+    for cidr in env_list(name):
         try:
             networks.append(ipaddress.ip_network(cidr, strict=False))
         except ValueError as error:
-            raise BadSetting(f"PROBE_ALLOWED_NETWORKS: {cidr!r} is not a network in CIDR form ({error})") from None
+            raise BadSetting(f"{name}: {cidr!r} is not a network in CIDR form ({error})") from None
     return tuple(networks)
+
+
+def allowed_networks() -> tuple[IPNetwork, ...]:
+    return networks_setting("PROBE_ALLOWED_NETWORKS")
 
 
 def outbound_policy() -> OutboundPolicy:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -38,3 +39,8 @@ def error_page(request: HttpRequest, status: int, title: str, message: str) -> H
     return render(
         request, "error.html", {"status": status, "title": title, "message": message}, status=status
     )
+
+
+def accounts(request: HttpRequest) -> dict[str, Any]:
+    """For the header: whether this deployment asks people to sign in for experiments."""
+    return {"accounts_in_use": settings.REQUIRE_LOGIN_FOR_RUNS}

@@ -13,7 +13,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from troubleshooter.environment import BadSetting, env_flag, env_list, is_hosted, outbound_policy
+from troubleshooter.environment import BadSetting, env_flag, env_list, is_hosted, networks_setting, outbound_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # In a checkout the templates, static files and guides sit at the top level beside the code;
@@ -42,6 +42,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 INSTALLED_APPS = [
     # First, so that runserver serves ASGI (and websockets) through Daphne.
     "daphne",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.admin",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
@@ -59,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "troubleshooter.sign_in.trusted_header_sign_in",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -76,6 +81,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "troubleshooter.pages.accounts",
                 "django.contrib.messages.context_processors.messages",
             ],
         },
@@ -230,3 +237,59 @@ METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 RUNS_MAX_ACTIVE = int(os.environ.get("RUNS_MAX_ACTIVE", "20"))
 RUNS_MAX_ACTIVE_PER_CLIENT = int(os.environ.get("RUNS_MAX_ACTIVE_PER_CLIENT", "3"))
+# Per signed-in user, when accounts are in use: runs at once, and runs started in an hour.
+RUNS_MAX_ACTIVE_PER_USER = int(os.environ.get("RUNS_MAX_ACTIVE_PER_USER", "3"))
+RUNS_PER_HOUR_PER_USER = int(os.environ.get("RUNS_PER_HOUR_PER_USER", "60"))
+# Finished runs are deleted after this many days (`manage.py pruneruns`, and the app itself
+# at most once an hour); 0 keeps them forever.
+RUNS_KEEP_DAYS = int(os.environ.get("RUNS_KEEP_DAYS", "30"))
+
+# Accounts. Hosted, starting, cancelling and seeing runs needs a login (a run's request and
+# findings may describe a private service); guides, the tree, search and the lab stay
+# public. REQUIRE_LOGIN_FOR_RUNS=0 opens runs to everyone on an internal network.
+REQUIRE_LOGIN_FOR_RUNS = env_flag("REQUIRE_LOGIN_FOR_RUNS", default=HOSTED)
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "run-history"
+LOGOUT_REDIRECT_URL = "home"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+
+# Single sign-on through the deployment's proxy: it authenticates the user and passes the
+# name in this header. The header is believed only on connections from AUTH_PROXY_NETWORKS
+# (the proxies' own addresses); from anywhere else it is dropped, or anyone could name
+# themselves.
+AUTH_TRUSTED_HEADER = os.environ.get("AUTH_TRUSTED_HEADER", "")
+try:
+    AUTH_PROXY_NETWORKS = networks_setting("AUTH_PROXY_NETWORKS")
+except BadSetting as error:
+    raise ImproperlyConfigured(str(error)) from None
+if AUTH_TRUSTED_HEADER:
+    if not AUTH_PROXY_NETWORKS:
+        raise ImproperlyConfigured(
+            "AUTH_TRUSTED_HEADER needs AUTH_PROXY_NETWORKS: the addresses of the proxies that set it."
+        )
+    AUTHENTICATION_BACKENDS.append("troubleshooter.sign_in.TrustedHeaderBackend")
+
+# OpenID Connect (mozilla-django-oidc), on when OIDC_RP_CLIENT_ID is set. The provider's
+# endpoints are given one by one, as its discovery document lists them.
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+if OIDC_ENABLED:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.append("troubleshooter.sign_in.OpenIdBackend")
+    OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_RP_CLIENT_SECRET", "")
+    OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_RP_SIGN_ALGO", "RS256")
+    OIDC_RP_SCOPES = os.environ.get("OIDC_RP_SCOPES", "openid email profile")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+    OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
+    OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
+    OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT", "")
+    OIDC_OP_LOGOUT_ENDPOINT = os.environ.get("OIDC_OP_LOGOUT_ENDPOINT", "")
+    missing = [
+        name for name in ("OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT")
+        if not globals()[name]
+    ]
+    if OIDC_RP_SIGN_ALGO.startswith("RS") and not OIDC_OP_JWKS_ENDPOINT:
+        missing.append("OIDC_OP_JWKS_ENDPOINT")
+    if missing:
+        raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so these must be too: {', '.join(missing)}")
+    LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?failed=1"

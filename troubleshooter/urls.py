@@ -1,3 +1,6 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from troubleshooter import views
@@ -6,10 +9,16 @@ urlpatterns = [
     path("", include("troubleshooter.guides.urls")),
     path("runs/", include("troubleshooter.runs.urls")),
     path("lab/", include("troubleshooter.lab.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(extra_context={"oidc": settings.OIDC_ENABLED}), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Staff manage users and teams (groups) here.
+    path("admin/", admin.site.urls),
     path("healthz/", views.healthz, name="healthz"),
     path("readyz/", views.readyz, name="readyz"),
     path("metrics/", views.prometheus_metrics, name="metrics"),
 ]
+if settings.OIDC_ENABLED:
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
 
 handler400 = "troubleshooter.views.bad_request"
 handler404 = "troubleshooter.views.not_found"

@@ -13,7 +13,18 @@ import psycopg
 import pytest
 import websockets
 
-from tests.support import POSTGRES, REDIS, RUN_FORM, app_environment, csrf_token, daphne, manage, run_through_the_form
+from tests.support import (
+    POSTGRES,
+    REDIS,
+    RUN_FORM,
+    app_environment,
+    create_user,
+    csrf_token,
+    daphne,
+    manage,
+    run_through_the_form,
+    sign_in,
+)
 
 pytestmark = pytest.mark.hosted
 
@@ -85,15 +96,22 @@ def test_an_idle_viewer_outlasts_the_redis_clients_default_read_timeout():
 
 
 def test_a_run_started_on_one_worker_is_watched_and_cancelled_from_another(tmp_path, scratch_database):
-    """Two Daphne workers on one PostgreSQL and one Redis, as a team would host it."""
+    """Two Daphne workers on one PostgreSQL and one Redis, as a team would host it: signed
+    in on one, the same session watches and cancels on the other; a stranger's socket is
+    refused."""
     env = app_environment(
         tmp_path, DATABASE_URL=scratch_database, REDIS_URL=REDIS, LAB_ENABLED="1", PROBE_ALLOW_PRIVATE="1",
     )
     assert manage(env, "migrate", "--noinput").returncode == 0
+    create_user(env, "alice", "correct horse battery")
     with daphne(env, tmp_path / "first.log") as (_first, first_base), \
             daphne(env, tmp_path / "second.log") as (_second, second_base):
+        with httpx.Client(base_url=first_base) as signing_in:
+            sign_in(signing_in, "alice", "correct horse battery")
+            session = {"sessionid": signing_in.cookies["sessionid"]}
+
         async def scenario() -> tuple[list[str], dict]:
-            async with httpx.AsyncClient(base_url=first_base) as client:
+            async with httpx.AsyncClient(base_url=first_base, cookies=session) as client:
                 token = csrf_token((await client.get("/runs/new/")).text)
                 started = await client.post("/runs/new/", data={
                     **RUN_FORM, "csrfmiddlewaretoken": token, "format": "sse",
@@ -105,16 +123,21 @@ def test_a_run_started_on_one_worker_is_watched_and_cancelled_from_another(tmp_p
                 run_path = started.headers["location"]
             messages: list[str] = []
             socket_url = second_base.replace("http", "ws", 1) + run_path + "ws/?after=0"
-            async with websockets.connect(socket_url, origin=second_base) as viewer:
+            with pytest.raises(websockets.InvalidStatus) as refused:  # closed before it was accepted
+                async with websockets.connect(socket_url, origin=second_base):
+                    pass
+            assert refused.value.response.status_code == 403
+            cookie = {"Cookie": f"sessionid={session['sessionid']}"}
+            async with websockets.connect(socket_url, origin=second_base, additional_headers=cookie) as viewer:
                 while len(messages) < 5:
                     messages.append(await asyncio.wait_for(viewer.recv(), 5))
-                async with httpx.AsyncClient(base_url=second_base) as other:
+                async with httpx.AsyncClient(base_url=second_base, cookies=session) as other:
                     token = csrf_token((await other.get(run_path)).text)
                     cancelled = await other.post(run_path + "cancel/", data={"csrfmiddlewaretoken": token})
                     assert cancelled.status_code == 302
                 async for message in viewer:
                     messages.append(message)
-                async with httpx.AsyncClient(base_url=second_base) as other:
+                async with httpx.AsyncClient(base_url=second_base, cookies=session) as other:
                     report = (await other.get(run_path + "json/")).json()
             return messages, report
 
@@ -136,7 +159,7 @@ def test_odd_bytes_in_a_stream_are_stored_in_postgresql_and_the_run_ends_with_it
     """A NUL, terminal escapes, a lone surrogate and bytes that are not UTF-8: PostgreSQL
     refuses the first and third in JSON, and the run used to end "interrupted" with nothing."""
     env = app_environment(tmp_path, DATABASE_URL=scratch_database, REDIS_URL=REDIS, LAB_ENABLED="1",
-                          PROBE_ALLOW_PRIVATE="1")
+                          PROBE_ALLOW_PRIVATE="1", REQUIRE_LOGIN_FOR_RUNS="0")
     assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
     with daphne(env, tmp_path / "daphne.log") as (_, base):
         report = run_through_the_form(base, {"kind": "single", "url": f"{base}/lab/sse/odd-bytes/?delay=0.02"})
@@ -153,6 +176,7 @@ def test_odd_bytes_in_a_stream_are_stored_in_postgresql_and_the_run_ends_with_it
 def test_a_burst_of_200_form_posts_holds_at_most_the_configured_database_connections(tmp_path, scratch_database):
     env = app_environment(tmp_path, DATABASE_URL=scratch_database, REDIS_URL=REDIS, LAB_ENABLED="1",
                           PROBE_ALLOW_PRIVATE="1", DB_POOL_SIZE="8", RUNS_MAX_ACTIVE_PER_CLIENT="500",
+                          REQUIRE_LOGIN_FOR_RUNS="0",
                           RUNS_MAX_ACTIVE="500")
     assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
     database = scratch_database.rpartition("/")[2]

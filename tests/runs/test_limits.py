@@ -40,7 +40,8 @@ def test_sixteen_posts_at_once_from_one_address_start_exactly_the_per_client_lim
 @pytest.mark.hosted
 def test_eighty_posts_across_two_workers_start_exactly_the_deployment_limit(tmp_path, scratch_database):
     env = app_environment(tmp_path, DATABASE_URL=scratch_database, REDIS_URL=REDIS, LAB_ENABLED="1",
-                          PROBE_ALLOW_PRIVATE="1", RUNS_MAX_ACTIVE="20", RUNS_MAX_ACTIVE_PER_CLIENT="100")
+                          PROBE_ALLOW_PRIVATE="1", RUNS_MAX_ACTIVE="20", RUNS_MAX_ACTIVE_PER_CLIENT="100",
+                          REQUIRE_LOGIN_FOR_RUNS="0")
     assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
     with ExitStack() as workers:
         bases = [workers.enter_context(daphne(env, tmp_path / f"worker{n}.log"))[1] for n in (1, 2)]

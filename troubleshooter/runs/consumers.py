@@ -10,9 +10,11 @@ MIN_INTERVAL seconds, however fast events arrive.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -20,7 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from troubleshooter import metrics
 from troubleshooter.probe.events import LiveEvent
 
-from . import executor, rendering
+from . import access, executor, rendering
 from .live import LiveState
 from .models import Run, RunEvents
 
@@ -72,12 +74,16 @@ def stored_events_after(run_id: uuid.UUID, seq: int) -> list[LiveEvent]:
     return [event for batch in batches.values_list("events", flat=True) for event in batch if event["seq"] > seq]
 
 
-def _after(query_string: bytes) -> int:
-    for pair in query_string.decode("latin-1").split("&"):
-        name, _, value = pair.partition("=")
-        if name == "after" and value.isdigit():
-            return int(value)
-    return 0
+def _query(query_string: bytes) -> dict[str, str]:
+    return dict(parse_qsl(query_string.decode("latin-1")))
+
+
+@database_sync_to_async
+def may_watch(user: Any, run: Run, share_token: str) -> bool:
+    """The same rule as the run's page: its owner, team and staff, or the share link."""
+    if share_token:
+        return run.share_token is not None and secrets.compare_digest(run.share_token, share_token)
+    return access.may_manage(user, run)
 
 
 class RunConsumer(AsyncWebsocketConsumer):
@@ -85,13 +91,17 @@ class RunConsumer(AsyncWebsocketConsumer):
     state: LiveState
 
     async def connect(self) -> None:
+        query = _query(self.scope.get("query_string", b""))
+        self.share_token = query.get("share", "")
         run = await load_run(self.scope["url_route"]["kwargs"]["run_id"])
-        if run is None:
+        # A run this viewer may not see looks like no run at all.
+        if run is None or not await may_watch(self.scope.get("user"), run, self.share_token):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.run = run
         self.group = executor.group_name(run.pk)
-        self.sent_seq = _after(self.scope.get("query_string", b""))
+        after = query.get("after", "")
+        self.sent_seq = int(after) if after.isdigit() else 0
         self.state = LiveState(run.lane_labels())
         self.last_sent = 0.0
         self.flush_later: asyncio.Task[None] | None = None
@@ -161,7 +171,9 @@ class RunConsumer(AsyncWebsocketConsumer):
             if self.state.last_seq > self.sent_seq or self.last_sent == 0.0:
                 # Drawn in a thread: hundreds of viewers' updates fall due together, and
                 # drawn on the loop they would hold up every stream being timed.
-                update = await asyncio.to_thread(rendering.render_update, self.run, self.state, self.sent_seq)
+                update = await asyncio.to_thread(
+                    rendering.render_update, self.run, self.state, self.sent_seq, self.share_token
+                )
                 await self.send(text_data=update)
                 self.sent_seq = self.state.last_seq
                 self.last_sent = time.monotonic()
@@ -169,5 +181,5 @@ class RunConsumer(AsyncWebsocketConsumer):
         # Events written after the last look, then the end.
         self.state.apply(await events_after(self.run.pk, self.state.last_seq))
         self.finished = True
-        await self.send(text_data=rendering.render_final(self.run, self.state))
+        await self.send(text_data=rendering.render_final(self.run, self.state, self.share_token))
         await self.close(code=1000)

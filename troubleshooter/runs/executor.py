@@ -307,11 +307,13 @@ def settle_if_stale(run: Run) -> Run:
     return run
 
 
-def active_runs(client: str | None = None) -> int:
+def active_runs(client: str | None = None, owner_id: int | None = None) -> int:
     now = timezone.now()
     recent = Run.objects.filter(state=Run.State.RUNNING).filter(
         Q(worker__heartbeat__gte=now - WORKER_LOST_AFTER) | Q(worker__isnull=True, heartbeat__gte=now - STALE_AFTER)
     )
     if client is not None:
         recent = recent.filter(client=client)
+    if owner_id is not None:
+        recent = recent.filter(owner_id=owner_id)
     return recent.count()

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import secrets
 import uuid
 
+from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
 
 from troubleshooter.probe import KINDS
@@ -47,12 +50,19 @@ class Run(models.Model):
     framework = models.CharField(max_length=32, blank=True)
     walk = models.CharField(max_length=1000, blank=True)  # the troubleshooter walk it came from
     client = models.CharField(max_length=64, db_index=True)  # a hash, for per-client limits
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    team = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    # Set when the owner shares it: whoever has the link sees the run, read-only.
+    share_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
     last_seq = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=32, blank=True)
     report = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]
+        indexes = [models.Index(fields=["owner", "created"]), models.Index(fields=["state", "finished"])]
 
     def __str__(self) -> str:
         return f"{self.kind} run of {self.url} ({self.outcome or self.state})"
@@ -60,6 +70,16 @@ class Run(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state == self.State.RUNNING
+
+    def share(self) -> str:
+        if not self.share_token:
+            self.share_token = secrets.token_urlsafe(24)
+            self.save(update_fields=["share_token"])
+        return self.share_token
+
+    def stop_sharing(self) -> None:
+        self.share_token = None
+        self.save(update_fields=["share_token"])
 
     @property
     def kind_title(self) -> str:

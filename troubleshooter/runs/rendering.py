@@ -141,10 +141,20 @@ def seconds_running(run: Run) -> float:
     return max(0.0, (end - run.created).total_seconds())
 
 
-def run_context(run: Run, state: LiveState) -> dict[str, Any]:
+def run_context(run: Run, state: LiveState, share_token: str = "") -> dict[str, Any]:
+    """What a run's page shows. Seen through a share link (`share_token`) it is read-only:
+    no cancel, no run again, and links and the socket carry the token instead of the id."""
     now = None if not run.is_active else seconds_running(run)
     lanes = state.ordered_lanes
+    socket = f"{socket_path(run)}?share={share_token}&after={state.last_seq}" if share_token else (
+        f"{socket_path(run)}?after={state.last_seq}"
+    )
     return {
+        "read_only": bool(share_token),
+        "json_url": (
+            reverse("run-shared-json", args=[share_token]) if share_token else reverse("run-json", args=[run.pk])
+        ),
+        "page_url": reverse("run-shared", args=[share_token]) if share_token else reverse("run-detail", args=[run.pk]),
         "run": run,
         "kind_label": run.kind_title,
         "state": state,
@@ -154,21 +164,21 @@ def run_context(run: Run, state: LiveState) -> dict[str, Any]:
         "elapsed": now if now is not None else state.elapsed(),
         "drawing": draw(state, now),
         "verdict": verdict_context(run),
-        "ws_url": f"{socket_path(run)}?after={state.last_seq}" if run.is_active else "",
+        "ws_url": socket if run.is_active else "",
         "again_now": plan_as_data(run.plan) is not None,
     }
 
 
-def render_update(run: Run, state: LiveState, text_after: int) -> str:
+def render_update(run: Run, state: LiveState, text_after: int, share_token: str = "") -> str:
     """What changed since a viewer last heard: progress and timeline swapped whole, the
     new text appended to each pane (the text that viewer already has is not sent again)."""
-    context = run_context(run, state)
+    context = run_context(run, state, share_token)
     context["appends"] = [(index, lane.text_after(text_after)) for index, lane in context["panes"]]
     return render_to_string("runs/_update.html", context)
 
 
-def render_final(run: Run, state: LiveState) -> str:
+def render_final(run: Run, state: LiveState, share_token: str = "") -> str:
     """The finished run replaces the live section (and so ends the page's socket)."""
-    context = run_context(run, state)
+    context = run_context(run, state, share_token)
     context["oob"] = True
     return render_to_string("runs/_run.html", context)

@@ -10,4 +10,7 @@ urlpatterns = [
     path("<uuid:run_id>/json/", views.run_json, name="run-json"),
     path("<uuid:run_id>/cancel/", views.cancel_run, name="run-cancel"),
     path("<uuid:run_id>/again/", views.run_again, name="run-again"),
+    path("<uuid:run_id>/share/", views.share_run, name="run-share"),
+    path("shared/<str:token>/", views.shared_run_detail, name="run-shared"),
+    path("shared/<str:token>/json/", views.shared_run_json, name="run-shared-json"),
 ]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,7 +25,7 @@ from troubleshooter.pages import HtmxHttpRequest
 from troubleshooter.probe import KINDS
 from troubleshooter.probe.events import LiveEvent
 
-from . import executor, rendering
+from . import access, executor, rendering
 from .forms import (
     DEFAULT_HEADER_ROWS,
     HEADER_PREFIX,
@@ -63,6 +65,8 @@ def _framework_names() -> dict[str, str]:
 
 def _form_page(request: HttpRequest, form: RunForm, status: int = 200, note: str = "") -> HttpResponse:
     context = {
+        "teams": access.teams_of(request.user),
+        "chosen_team": request.POST.get("team", ""),
         "form": form,
         "headers": form.header_formset,
         "max_header_rows": MAX_HEADER_ROWS,
@@ -85,6 +89,8 @@ def _initial_from_query(request: HttpRequest) -> tuple[dict[str, Any], list[dict
             run = Run.objects.get(pk=uuid.UUID(query["again"]))
         except (ValueError, Run.DoesNotExist):
             raise Http404("No such run.") from None
+        if not access.may_manage(request.user, run):
+            raise Http404("No such run.")
         initial, rows = initial_from_plan(run.plan)
         secret = any(row["secret"] for row in rows)
         note = "Secret header values are never stored: type them again." if secret else ""
@@ -103,6 +109,9 @@ def _initial_from_query(request: HttpRequest) -> tuple[dict[str, Any], list[dict
 
 @require_http_methods(["GET", "POST"])
 async def new_run(request: HttpRequest) -> HttpResponse:
+    user = await request.auser()
+    if not access.may_start(user):
+        return redirect_to_login(request.get_full_path())
     if request.method == "GET":
         initial, rows, blank_rows, note = await sync_to_async(_initial_from_query)(request)
         form = RunForm(initial=initial, framework_names=_framework_names(), header_rows=rows, blank_rows=blank_rows)
@@ -110,18 +119,48 @@ async def new_run(request: HttpRequest) -> HttpResponse:
     form = RunForm(request.POST, framework_names=_framework_names())
     if not form.is_valid():
         return await sync_to_async(_form_page)(request, form, status=422)
-    claimed = await _launch(form, client_key(request))
+    claimed = await _launch(form, await sync_to_async(_starter)(request))
     if isinstance(claimed, str):
         form.add_error(None, claimed)
         return await sync_to_async(_form_page)(request, form, status=429)
     return redirect("run-detail", run_id=claimed.pk)
 
 
-def _over_limit(client: str) -> str:
+class Starter:
+    """Who starts a run: the client's hashed address, and the signed-in user and chosen
+    team when there are accounts."""
+
+    def __init__(self, client: str, owner_id: int | None = None, team_id: int | None = None) -> None:
+        self.client = client
+        self.owner_id = owner_id
+        self.team_id = team_id
+
+
+def _starter(request: HttpRequest) -> Starter:
+    user = request.user
+    if not user.is_authenticated:
+        return Starter(client_key(request))
+    chosen = request.POST.get("team", "")
+    team_id = next((pk for pk, _name in access.teams_of(user) if str(pk) == chosen), None)
+    return Starter(client_key(request), owner_id=user.pk, team_id=team_id)
+
+
+def _over_limit(starter: Starter) -> str:
     if executor.active_runs() >= settings.RUNS_MAX_ACTIVE:
         return (f"{settings.RUNS_MAX_ACTIVE} experiments are running on this server already. "
                 "Try again when one has finished.")
-    if executor.active_runs(client) >= settings.RUNS_MAX_ACTIVE_PER_CLIENT:
+    if starter.owner_id is not None:
+        # A signed-in person is counted as themselves, wherever they connect from.
+        if executor.active_runs(owner_id=starter.owner_id) >= settings.RUNS_MAX_ACTIVE_PER_USER:
+            return (f"You have {settings.RUNS_MAX_ACTIVE_PER_USER} experiments running. "
+                    "Wait for one to finish, or cancel one.")
+        hour_ago = timezone.now() - timedelta(hours=1)
+        started = Run.objects.filter(owner_id=starter.owner_id, created__gte=hour_ago).count()
+        if started >= settings.RUNS_PER_HOUR_PER_USER:
+            return (f"You have started {settings.RUNS_PER_HOUR_PER_USER} experiments in the last hour, "
+                    "the most this server allows. Try again later.")
+        return ""
+    if executor.active_runs(client=starter.client) >= settings.RUNS_MAX_ACTIVE_PER_CLIENT:
         return (f"You have {settings.RUNS_MAX_ACTIVE_PER_CLIENT} experiments running. "
                 "Wait for one to finish, or cancel one.")
     return ""
@@ -131,7 +170,7 @@ def _over_limit(client: str) -> str:
 RUN_CLAIM_LOCK = 0x72756E73
 
 
-def _claim_run(plan: dict[str, Any], client: str) -> Run | str:
+def _claim_run(plan: dict[str, Any], starter: Starter) -> Run | str:
     """Check the limits and create the run as one step, so that a burst of posts, in one
     worker or across several, never starts more than the limits allow. PostgreSQL: an
     advisory lock held until the transaction ends. SQLite: its transactions begin IMMEDIATE
@@ -140,19 +179,20 @@ def _claim_run(plan: dict[str, Any], client: str) -> Run | str:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_CLAIM_LOCK])
-        refusal = _over_limit(client)
+        refusal = _over_limit(starter)
         if refusal:
             return refusal
         return Run.objects.create(
             kind=plan["kind"], url=plan["url"][:2048], plan=plan, framework=plan["framework"], walk=plan["walk"],
-            client=client, heartbeat=timezone.now(), worker_id=executor.this_worker(),
+            client=starter.client, owner_id=starter.owner_id, team_id=starter.team_id,
+            heartbeat=timezone.now(), worker_id=executor.this_worker(),
         )
 
 
-async def _launch(form: RunForm, client: str) -> Run | str:
+async def _launch(form: RunForm, starter: Starter) -> Run | str:
     """The new run, started; or why it may not start now."""
     assert form.experiment is not None
-    claimed = await sync_to_async(_claim_run)(form.plan(), client)
+    claimed = await sync_to_async(_claim_run)(form.plan(), starter)
     if isinstance(claimed, Run):
         executor.start(claimed.pk, form.experiment)
     return claimed
@@ -162,16 +202,71 @@ def _stored_events(run: Run) -> list[LiveEvent]:
     return [event for batch in run.batches.values_list("events", flat=True) for event in batch]
 
 
+def _managed_run(request: HttpRequest, run_id: uuid.UUID) -> Run | HttpResponse:
+    """The run, if this visitor may see it; else a sign-in page, or not found (which does
+    not tell a stranger that the run exists)."""
+    run = get_object_or_404(Run.objects.select_related("worker"), pk=run_id)
+    if access.may_manage(request.user, run):
+        return executor.settle_if_stale(run)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    raise Http404("No such run.")
+
+
+def _shared(token: str) -> Run:
+    run = access.shared_run(token)
+    if run is None:
+        raise Http404("This link is not shared, or no longer.")
+    return executor.settle_if_stale(run)
+
+
+def _detail_page(request: HttpRequest, run: Run, share_token: str = "") -> HttpResponse:
+    state = rendering.state_for(run, _stored_events(run))
+    context = rendering.run_context(run, state, share_token=share_token)
+    if not share_token:
+        context["share_url"] = (
+            request.build_absolute_uri(reverse("run-shared", args=[run.share_token])) if run.share_token else ""
+        )
+    return render(request, "runs/detail.html", context)
+
+
 @require_GET
 def run_detail(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
-    run = executor.settle_if_stale(get_object_or_404(Run, pk=run_id))
-    state = rendering.state_for(run, _stored_events(run))
-    return render(request, "runs/detail.html", rendering.run_context(run, state))
+    run = _managed_run(request, run_id)
+    return run if isinstance(run, HttpResponse) else _detail_page(request, run)
+
+
+@require_GET
+def shared_run_detail(request: HttpRequest, token: str) -> HttpResponse:
+    response = _detail_page(request, _shared(token), share_token=token)
+    response["Referrer-Policy"] = "no-referrer"  # the link is the key: never pass it on
+    return response
+
+
+@require_POST
+def share_run(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+    run = _managed_run(request, run_id)
+    if isinstance(run, HttpResponse):
+        return run
+    if request.POST.get("stop"):
+        run.stop_sharing()
+    else:
+        run.share()
+    return redirect(reverse("run-detail", args=[run.pk]) + "#share")
 
 
 @require_GET
 def run_json(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
-    run = executor.settle_if_stale(get_object_or_404(Run, pk=run_id))
+    run = _managed_run(request, run_id)
+    return run if isinstance(run, HttpResponse) else _json_download(run)
+
+
+@require_GET
+def shared_run_json(request: HttpRequest, token: str) -> HttpResponse:
+    return _json_download(_shared(token))
+
+
+def _json_download(run: Run) -> HttpResponse:
     body = {
         "id": str(run.pk),
         "kind": run.kind,
@@ -189,7 +284,7 @@ def run_json(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
 @require_POST
 async def cancel_run(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = await Run.objects.filter(pk=run_id).afirst()
-    if run is None:
+    if run is None or not await sync_to_async(access.may_manage)(await request.auser(), run):
         raise Http404("No such run.")
     if run.is_active:
         await executor.request_cancel(run.pk)
@@ -201,7 +296,7 @@ async def cancel_run(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpRespons
 @require_POST
 async def run_again(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = await Run.objects.filter(pk=run_id).afirst()
-    if run is None:
+    if run is None or not await sync_to_async(access.may_manage)(await request.auser(), run):
         raise Http404("No such run.")
     data = plan_as_data(run.plan)
     if data is None:
@@ -209,7 +304,9 @@ async def run_again(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse
     form = RunForm(data, framework_names=_framework_names())
     if not form.is_valid():
         return redirect(reverse("run-new") + "?" + urlencode({"again": str(run.pk)}))
-    again = await _launch(form, client_key(request))
+    starter = await sync_to_async(_starter)(request)
+    starter.team_id = run.team_id  # a rerun stays with the run's team
+    again = await _launch(form, starter)
     if isinstance(again, str):
         return await sync_to_async(_form_page)(request, form, status=429, note=again)
     if request.htmx:  # the form came from a finished run swapped in over the socket
@@ -219,10 +316,13 @@ async def run_again(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse
 
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
-    runs = list(Run.objects.defer("report", "plan")[:HISTORY_LENGTH])
+    if not access.may_start(request.user):
+        return redirect_to_login(request.get_full_path())
+    visible = access.visible_runs(request.user).select_related("worker", "owner", "team")
+    runs = list(visible.defer("report", "plan")[:HISTORY_LENGTH])
     for run in runs:
         executor.settle_if_stale(run)
-    return render(request, "runs/history.html", {"runs": runs})
+    return render(request, "runs/history.html", {"runs": runs, "show_owners": access.login_required()})
 
 
 @require_GET
