@@ -24,6 +24,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -34,6 +35,7 @@ from troubleshooter.probe import Experiment, run_experiment
 from troubleshooter.probe.events import LiveEvent
 from troubleshooter.request_id import current_request_id
 
+from . import retention
 from .models import Run, RunEvents, Worker
 from .outbound import outbound_policy
 from .storable import storable
@@ -101,13 +103,32 @@ def _write_beat() -> None:
     Worker.objects.filter(pk=_worker_id).update(heartbeat=timezone.now())
 
 
+# How often each worker asks whether old runs are due for pruning (one of them does it,
+# at most once an hour; see retention).
+PRUNE_CHECK_SECONDS = 300.0
+
+
+@database_sync_to_async
+def _prune_if_due() -> None:
+    pruned = retention.prune_if_due()
+    if pruned is not None and pruned.runs:
+        logger.info("deleted %d runs older than %d days", pruned.runs, settings.RUNS_KEEP_DAYS)
+
+
 async def _beat() -> None:
+    next_prune_check = 0.0
     while True:
         await asyncio.sleep(WORKER_BEAT_SECONDS)
         try:
             await _write_beat()
         except Exception:
             logger.warning("could not write this worker's heartbeat", exc_info=True)
+        if time.monotonic() >= next_prune_check:
+            next_prune_check = time.monotonic() + PRUNE_CHECK_SECONDS
+            try:
+                await _prune_if_due()
+            except Exception:
+                logger.warning("could not prune old runs", exc_info=True)
 
 
 _heartbeat = OnePerLoop(_beat, "worker heartbeat")

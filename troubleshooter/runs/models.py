@@ -108,3 +108,14 @@ class RunEvents(models.Model):
         ordering = ["first_seq"]
         constraints = [models.UniqueConstraint(fields=["run", "first_seq"], name="runs_one_batch_per_start")]
         indexes = [models.Index(fields=["run", "last_seq"])]
+
+
+class Chore(models.Model):
+    """A task one worker of many does now and then (pruning old runs): the last time any
+    worker did it, so that a conditional update elects exactly one to do it again."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    last_done = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} (last done {self.last_done:%Y-%m-%d %H:%M})"
