@@ -19,6 +19,12 @@ urlpatterns = [
     path("sse/gzip/", views.sse_gzip),
     path("content-length-mismatch/", views.content_length_mismatch),
     path("ndjson/", views.ndjson),
+    path("openai/generations/", views.openai_generations),
     path("openai/<slug:mode>/v1/chat/completions", views.openai_chat),
+    path("openai/<slug:mode>/<str:settings_segment>/v1/chat/completions", views.openai_chat),
+    path("openai/<slug:mode>/v1/embeddings", views.openai_embeddings),
+    path("openai/<slug:mode>/<str:settings_segment>/v1/embeddings", views.openai_embeddings),
+    path("service/<str:settings_segment>/", views.service),
+    path("service/<str:settings_segment>/<path:rest>", views.service),
     path("anthropic/v1/messages", views.anthropic_messages),
 ]

@@ -10,7 +10,9 @@ stream can never run away.
 from __future__ import annotations
 
 import asyncio
+import collections
 import gzip
+import hashlib
 import itertools
 import json
 import time
@@ -18,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
@@ -399,7 +401,19 @@ async def ndjson(request: HttpRequest) -> StreamingHttpResponse:
 
 # --- OpenAI-compatible chat completions ---------------------------------------------------
 
-OPENAI_MODES = ("healthy", "length", "error", "slow-first")
+# healthy: every token, then finish_reason "stop"; length: cut at max_tokens with "length";
+# error: an error frame halfway; slow-first: a long silence before the first token; drop: the
+# connection ends halfway with no terminal chunk, as when a provider's server goes away;
+# tool: the first turn calls the first tool offered, the turn after it answers.
+OPENAI_MODES = ("healthy", "length", "error", "slow-first", "drop", "tool")
+
+# What each generation did, newest last, so a caller can check on the model's side whether a
+# stream went on after its client left. Bounded: the lab is a toy, not a store.
+GENERATIONS: collections.deque[dict[str, Any]] = collections.deque(maxlen=500)
+
+
+class DroppedConnection(Exception):
+    """Raised inside a streaming body so the server aborts the connection mid-body."""
 
 
 def _request_json(request: HttpRequest) -> dict[str, Any]:
@@ -414,19 +428,78 @@ def _request_json(request: HttpRequest) -> dict[str, Any]:
     return data
 
 
+def apply_path_settings(request: HttpRequest, settings_segment: str) -> None:
+    """`chunks=40;delay=0.1;tag=x` in the path, read as if it were the query string: SDKs
+    take a base URL and append their own paths, so a query string cannot ride along."""
+    extra = "&".join(item for item in settings_segment.split(";") if item)
+    merged = QueryDict("&".join(part for part in (request.GET.urlencode(), extra) if part))
+    request.GET = merged
+
+
+def _tool_call_answer(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The call a model makes to the first tool it is offered, until a tool result arrives;
+    every required argument gets a plain made-up value."""
+    tools = payload.get("tools") or []
+    answered = any(message.get("role") == "tool" for message in payload.get("messages") or [])
+    if not tools or answered:
+        return None
+    function = tools[0].get("function", {})
+    required = (function.get("parameters") or {}).get("required") or []
+    return {"index": 0, "id": "call_lab_1", "type": "function",
+            "function": {"name": function.get("name", "tool"), "arguments": json.dumps(dict.fromkeys(required, "A-1"))}}
+
+
+def _tool_call_response(call: dict[str, Any], streaming: bool) -> HttpResponseBase:
+    if not streaming:
+        tool_calls = [{key: value for key, value in call.items() if key != "index"}]
+        message = {"role": "assistant", "content": None, "tool_calls": tool_calls}
+        return JsonResponse({"id": "chatcmpl-lab", "object": "chat.completion", "model": "lab-model",
+                             "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]})
+
+    async def body() -> AsyncIterator[bytes]:
+        delta = {"role": "assistant", "content": None, "tool_calls": [call]}
+        for choice in ({"index": 0, "delta": delta, "finish_reason": None},
+                       {"index": 0, "delta": {}, "finish_reason": "tool_calls"}):
+            yield sse({"id": "chatcmpl-lab", "object": "chat.completion.chunk", "model": "lab-model",
+                       "created": int(time.time()), "choices": [choice]})
+        yield sse("[DONE]")
+
+    return event_stream(body())
+
+
+def _record_generation(tag: str, planned: int) -> dict[str, Any]:
+    generation = {"tag": tag, "started": time.monotonic(), "ended": None, "planned": planned, "sent": 0,
+                  "finished": "running"}
+    GENERATIONS.append(generation)
+    return generation
+
+
 @lab_view
-async def openai_chat(request: HttpRequest, mode: str) -> HttpResponseBase:
-    """POST {base}/lab/openai/<mode>/v1/chat/completions, as the OpenAI SDK sends it."""
+async def openai_chat(request: HttpRequest, mode: str, settings_segment: str = "") -> HttpResponseBase:
+    """POST {base}/lab/openai/<mode>/v1/chat/completions, as the OpenAI SDK sends it; or
+    {base}/lab/openai/<mode>/<settings>/v1/chat/completions with settings in the path."""
     if mode not in OPENAI_MODES:
         raise BadParameter(f"mode must be one of {', '.join(OPENAI_MODES)}")
+    apply_path_settings(request, settings_segment)
     payload = _request_json(request)
     chunks, delay = chunk_params(request)
     first = number(request, "first", 3.0 if mode == "slow-first" else 0.0, 0, 600)
     # Events per write: a flood for ingest benchmarks without one server write per event.
     batch = int(number(request, "batch", 1, 1, 1000))
+    tag = request.GET.get("tag", "")[:80]
+    streaming = bool(payload.get("stream", request.method == "GET"))
+    if mode == "tool" and (call := _tool_call_answer(payload)):
+        return _tool_call_response(call, streaming)
+    # A real model's first token comes later the longer the prompt it reads: `per_kb`
+    # seconds for each KiB of request, so a conversation that keeps growing slows down.
+    first += number(request, "per_kb", 0, 0, 10) * len(request.body) / 1024
+    # A model stops on "length" only when its cap falls short of the answer it has to give.
+    finish = "stop"
     if mode == "length":
-        chunks = min(chunks, int(payload.get("max_tokens") or 8))
-    if not payload.get("stream", request.method == "GET"):
+        cap = int(payload.get("max_tokens") or payload.get("max_completion_tokens") or 8)
+        finish = "length" if cap < chunks else "stop"
+        chunks = min(chunks, cap)
+    if not streaming:
         # Not streaming: the whole answer as one JSON body, after the whole generation time.
         await asyncio.sleep(first + chunks * delay)
         text = "".join(word(i) for i in range(chunks))
@@ -434,12 +507,13 @@ async def openai_chat(request: HttpRequest, mode: str) -> HttpResponseBase:
             {
                 "id": "chatcmpl-lab", "object": "chat.completion", "model": "lab-model",
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                             "finish_reason": "length" if mode == "length" else "stop"}],
+                             "finish_reason": finish}],
             }
         )
     include_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
+    generation = _record_generation(tag, chunks)
 
-    async def body() -> AsyncIterator[bytes]:
+    async def tokens() -> AsyncIterator[bytes]:
         await asyncio.sleep(first)
         pending: list[bytes] = []
         for index in range(chunks):
@@ -447,21 +521,87 @@ async def openai_chat(request: HttpRequest, mode: str) -> HttpResponseBase:
                 yield b"".join(pending) + sse({"error": {"message": "The lab model is overloaded, please retry.",
                                                           "type": "server_error", "code": "overloaded"}})
                 return
+            if mode == "drop" and index == chunks // 2:
+                yield b"".join(pending)
+                raise DroppedConnection("the lab model's connection dropped mid-stream")
             pending.append(openai_chunk(index, word(index)))
+            generation["sent"] = index + 1
             if len(pending) >= batch:
                 yield b"".join(pending)
                 pending.clear()
                 await asyncio.sleep(delay)
         if pending:
             yield b"".join(pending)
-        yield openai_chunk(chunks, None, "length" if mode == "length" else "stop")
+        yield openai_chunk(chunks, None, finish)
         if include_usage:
             yield sse({"id": "chatcmpl-lab", "object": "chat.completion.chunk", "model": "lab-model",
                        "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": chunks,
                                                 "total_tokens": 12 + chunks}})
         yield sse("[DONE]")
 
+    async def body() -> AsyncIterator[bytes]:
+        # The server cancels this generator when the client goes away: "cancelled" then
+        # records that the model stopped, with the time it did.
+        outcome = "cancelled"
+        try:
+            async for piece in tokens():
+                yield piece
+            outcome = "completed"
+        except DroppedConnection:
+            outcome = "dropped"
+            raise
+        finally:
+            generation["finished"] = outcome
+            generation["ended"] = time.monotonic()
+
     return event_stream(body())
+
+
+@lab_view
+async def openai_generations(request: HttpRequest) -> JsonResponse:
+    """What each streamed generation did (newest last; `tag` filters), with the server's
+    monotonic clock: a client on this machine can tell when a stream stopped."""
+    tag = request.GET.get("tag")
+    chosen = [dict(g) for g in GENERATIONS if tag is None or g["tag"] == tag]
+    return JsonResponse({"now": time.monotonic(), "generations": chosen})
+
+
+EMBEDDING_DIMENSIONS = 8
+
+
+def embedding_of(text: str) -> list[float]:
+    """The same small vector for the same text, so an index built here can be searched."""
+    digest = hashlib.sha256(text.encode()).digest()
+    return [byte / 255 for byte in digest[:EMBEDDING_DIMENSIONS]]
+
+
+@lab_view
+async def openai_embeddings(request: HttpRequest, mode: str, settings_segment: str = "") -> JsonResponse:
+    """POST .../v1/embeddings: deterministic vectors, so retrieval works against the lab."""
+    texts = _request_json(request).get("input") or []
+    texts = [texts] if isinstance(texts, str) else texts
+    data = [{"object": "embedding", "index": index, "embedding": embedding_of(str(text))}
+            for index, text in enumerate(texts)]
+    return JsonResponse({"object": "list", "data": data, "model": "lab-embedding",
+                         "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)}})
+
+
+# --- collaborators ------------------------------------------------------------------------
+
+SERVICE_ANSWER = {
+    "summary": "A long-standing customer on the team plan.",
+    "status": "shipped",
+    "hits": [{"text": "Streams stop when a proxy closes an idle connection."}],
+}
+
+
+@lab_view
+async def service(request: HttpRequest, settings_segment: str, rest: str = "") -> JsonResponse:
+    """Any path under /lab/service/<settings>/: the services a sample calls (orders,
+    profiles, reports) answered with one small JSON body after `delay` seconds."""
+    apply_path_settings(request, settings_segment)
+    await asyncio.sleep(number(request, "delay", 0, 0, 120))
+    return JsonResponse({**SERVICE_ANSWER, "path": rest})
 
 
 # --- Anthropic messages -------------------------------------------------------------------
@@ -520,6 +660,11 @@ def index(request: HttpRequest) -> HttpResponse:
             "Content-Length mismatch": f"{base}content-length-mismatch/",
             "NDJSON": f"{base}ndjson/",
             "OpenAI-compatible (POST)": {mode: f"{base}openai/{mode}/v1/chat/completions" for mode in OPENAI_MODES},
+            "OpenAI-compatible, settings in the path (POST)": (
+                f"{base}openai/healthy/chunks=40;delay=0.1/v1/chat/completions"
+            ),
+            "what each OpenAI-compatible generation did": f"{base}openai/generations/",
+            "a service a sample calls": f"{base}service/delay=1/orders/A-1",
             "Anthropic messages (POST)": f"{base}anthropic/v1/messages",
             "WebSocket": base.replace("http", "ws", 1) + "ws/",
         },
