@@ -20,6 +20,7 @@ from django.conf import settings
 from troubleshooter.guides.rendering import (
     CodeDiff,
     CodeView,
+    breakable_code,
     code_diff,
     code_view,
     markdown_inline,
@@ -112,6 +113,10 @@ class Framework:
     streaming_apis: tuple[str, ...]
     body_html: str
     body_text: str
+
+    @property
+    def streaming_apis_html(self) -> list[str]:
+        return [breakable_code(api) for api in self.streaming_apis]
 
 
 @dataclass(frozen=True)

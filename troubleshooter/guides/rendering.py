@@ -59,6 +59,14 @@ def markdown_inline(text: str) -> str:
     return html
 
 
+def breakable_code(text: str) -> str:
+    """HTML for a long call in a narrow box: it may break after an opening parenthesis or a
+    comma and before a dot, where a reader expects a call to go on, rather than between any
+    two letters."""
+    html = re.sub(r"([(,])", r"\1<wbr>", escape(text, quote=False))
+    return re.sub(r"(?<=[A-Za-z_)\]])\.(?=[A-Za-z_])", "<wbr>.", html)  # not inside 3.5
+
+
 def plain_text(markdown: str) -> str:
     """Text for the search index: Markdown with its punctuation stripped."""
     text = re.sub(r"```[^\n]*\n", "", markdown)
