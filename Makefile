@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test chromium check bench
+.PHONY: run test install install-test system-packages check bench
 
 # The virtual environment is rebuilt only when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -33,12 +33,14 @@ run: install .secret_key
 	@echo "Serving on http://$(HOST):$(PORT)/"
 	SECRET_KEY="$$(cat .secret_key)" $(BIN)/daphne -b $(HOST) -p $(PORT) troubleshooter.asgi:application
 
-# Browser tests drive Debian's Chromium; Playwright's own browser download cannot be used.
-chromium:
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot be used);
+# the deploy kit's test runs Debian's nginx.
+system-packages:
+	@{ command -v chromium && test -x /usr/sbin/nginx; } >/dev/null || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium nginx; }
 
 # Lint and types first: they take seconds and catch what the slower tests would.
-test: install-test chromium
+test: install-test system-packages
 	$(BIN)/ruff check .
 	$(BIN)/mypy troubleshooter
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

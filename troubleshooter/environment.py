@@ -34,10 +34,13 @@ def is_hosted() -> bool:
     return bool(os.environ.get("REDIS_URL")) or bool(database_url) and not database_url.startswith("sqlite")
 
 
-def networks_setting(name: str) -> tuple[IPNetwork, ...]:
-    """A comma-separated list of networks in CIDR form (a bare address is one host)."""
+def networks_setting(name: str, ignore: tuple[str, ...] = ()) -> tuple[IPNetwork, ...]:
+    """A comma-separated list of networks in CIDR form (a bare address is one host);
+    words in `ignore` are read elsewhere."""
     networks = []
     for cidr in env_list(name):
+        if cidr in ignore:
+            continue
         try:
             networks.append(ipaddress.ip_network(cidr, strict=False))
         except ValueError as error:

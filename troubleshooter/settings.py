@@ -192,14 +192,28 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [SELF, *EMBED_ALLOWED_ORIGINS],
     }
 }
-X_FRAME_OPTIONS = "SAMEORIGIN"
+# Browsers that know CSP follow frame-ancestors above and ignore this; the few that do not
+# get the strictest answer.
+X_FRAME_OPTIONS = "DENY"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if env_flag("BEHIND_TLS_PROXY"):
+    # The proxy terminates TLS and says so in X-Forwarded-Proto (the deploy kit's nginx
+    # sets it on every request, so a client cannot).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    # Health checks and scrapers talk to the workers directly, over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$", r"^metrics/$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_flag("HSTS_PRELOAD")
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a promise to browser vendors about a whole public domain; an
+        # internal tool's host name usually cannot make it, so it is a choice, not a default.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # LOG_FORMAT=json writes one JSON object per line (time, level, logger, message, request id)
 # for log collectors; the default is plain text for a person at a terminal.
@@ -258,12 +272,15 @@ AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 # (the proxies' own addresses); from anywhere else it is dropped, or anyone could name
 # themselves.
 AUTH_TRUSTED_HEADER = os.environ.get("AUTH_TRUSTED_HEADER", "")
+# "unix" in the list stands for connections over the workers' unix sockets (the deploy kit's
+# nginx), which carry no address; only processes allowed to open the socket file reach them.
+AUTH_PROXY_UNIX_SOCKETS = "unix" in env_list("AUTH_PROXY_NETWORKS")
 try:
-    AUTH_PROXY_NETWORKS = networks_setting("AUTH_PROXY_NETWORKS")
+    AUTH_PROXY_NETWORKS = networks_setting("AUTH_PROXY_NETWORKS", ignore=("unix",))
 except BadSetting as error:
     raise ImproperlyConfigured(str(error)) from None
 if AUTH_TRUSTED_HEADER:
-    if not AUTH_PROXY_NETWORKS:
+    if not AUTH_PROXY_NETWORKS and not AUTH_PROXY_UNIX_SOCKETS:
         raise ImproperlyConfigured(
             "AUTH_TRUSTED_HEADER needs AUTH_PROXY_NETWORKS: the addresses of the proxies that set it."
         )
@@ -283,7 +300,6 @@ if OIDC_ENABLED:
     OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
     OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
     OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT", "")
-    OIDC_OP_LOGOUT_ENDPOINT = os.environ.get("OIDC_OP_LOGOUT_ENDPOINT", "")
     missing = [
         name for name in ("OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT")
         if not globals()[name]

@@ -29,8 +29,11 @@ def _meta_key(header: str) -> str:
 
 
 def from_trusted_proxy(request: HttpRequest) -> bool:
+    address = str(request.META.get("REMOTE_ADDR") or "")
+    if not address:  # a unix socket's peer has no address
+        return bool(settings.AUTH_PROXY_UNIX_SOCKETS)
     try:
-        peer = ipaddress.ip_address(str(request.META.get("REMOTE_ADDR") or "").split("%")[0])
+        peer = ipaddress.ip_address(address.split("%")[0])
     except ValueError:
         return False
     return any(peer in network for network in settings.AUTH_PROXY_NETWORKS)

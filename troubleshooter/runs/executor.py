@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -94,7 +96,7 @@ def this_worker() -> uuid.UUID:
     with _worker_lock:
         now = timezone.now()
         if not Worker.objects.filter(pk=_worker_id).update(heartbeat=now):
-            Worker.objects.create(pk=_worker_id, heartbeat=now)
+            Worker.objects.create(pk=_worker_id, heartbeat=now, host=socket.gethostname()[:255], pid=os.getpid())
     return _worker_id
 
 

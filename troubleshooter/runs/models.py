@@ -18,9 +18,12 @@ class Worker(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     started = models.DateTimeField(auto_now_add=True)
     heartbeat = models.DateTimeField()
+    # Where it runs, so an operator can tell which process holds a run.
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"worker {self.pk} (last beat {self.heartbeat:%H:%M:%S})"
+        return f"worker {self.pk} on {self.host}:{self.pid} (last beat {self.heartbeat:%H:%M:%S})"
 
 
 class Run(models.Model):
