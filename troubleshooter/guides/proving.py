@@ -56,10 +56,11 @@ class Scenario:
     model: str = "chunks=30;delay=0.04"  # its settings, as the lab reads them from the path
     service_delay: float = 0.0  # seconds the services a sample calls take to answer
     proxy: str = ""  # "", "buffering" (nginx defaults) or "idle" (short proxy_read_timeout)
-    drive: str = "single"  # single | parallel | disconnect | turns
+    drive: str = "single"  # single | parallel | disconnect | leave-early | turns
     broken_causes: tuple[str, ...] = ()  # any of these among the top causes shows the failure
     fixed_outcomes: tuple[str, ...] = ("healthy",)
-    judge: str = "diagnosis"  # diagnosis | truncation | error-reported | version-drift
+    # diagnosis | truncation | error-reported | version-drift | hard-error | cut-off | serialised
+    judge: str = "diagnosis"
     warmups: int = 0  # requests before the one probed: some failures appear only on the second
     not_reproducible: str = ""
     extra_modes: tuple[str, ...] = ()  # more model behaviours the same pair must survive
@@ -70,17 +71,22 @@ SCENARIOS: dict[str, Scenario] = {
     "server-buffering": Scenario(broken_causes=("server-buffering",)),
     "proxy-buffering": Scenario(proxy="buffering", broken_causes=("proxy-buffering",)),
     "idle-timeout": Scenario(
-        model="chunks=20;delay=0.03;first=4", service_delay=4, proxy="idle", broken_causes=("idle-timeout",),
-        env=(("HEARTBEAT_SECONDS", "0.5"),),
+        # The silence comes from a slow service (LangGraph, AutoGen) or a model that thinks
+        # before it answers (LangChain's planner, LlamaIndex's reranker): 4 s, twice the proxy's timeout.
+        model="chunks=20;delay=0.03;think=4", service_delay=4, proxy="idle", broken_causes=("idle-timeout",),
+        env=(("HEARTBEAT_SECONDS", "0.5"),), warmups=1,
     ),
     "client-disconnect": Scenario(model="chunks=80;delay=0.1", drive="disconnect"),
     "blocking-event-loop": Scenario(
-        model="chunks=20;delay=0.05", service_delay=1.0, drive="parallel",
+        model="chunks=20;delay=0.05", service_delay=1.0, drive="parallel", judge="serialised",
         broken_causes=("blocking-event-loop", "worker-saturation"),
     ),
-    "event-loop-misuse": Scenario(warmups=1, broken_causes=("event-loop-misuse",)),
-    "callback-exception": Scenario(model="chunks=120;delay=0.01", broken_causes=("callback-exception",)),
-    "state-growth": Scenario(model="chunks=40;delay=0.005;per_kb=0.4", drive="turns"),
+    # The probe sees the app's own 500 or a stream that stops: the cause's hard error.
+    "event-loop-misuse": Scenario(warmups=1, judge="hard-error"),
+    # Enough tokens to fill a bounded queue or reach a metrics call every 50 tokens.
+    "callback-exception": Scenario(model="chunks=1100;delay=0.001", judge="cut-off"),
+    # Every KiB of prompt delays the first token by 0.5 s, as a long context does.
+    "state-growth": Scenario(model="chunks=100;delay=0.002;per_kb=0.5", drive="turns", warmups=1),
     "version-drift": Scenario(judge="version-drift", broken_causes=("version-drift",)),
     "token-limit": Scenario(mode="length", model="chunks=400;delay=0.002", judge="truncation"),
     "upstream-error": Scenario(mode="error", judge="error-reported", extra_modes=("drop",)),
@@ -90,8 +96,14 @@ SCENARIOS: dict[str, Scenario] = {
     ),
 }
 
-# Tools the AutoGen samples offer: their agents call one before they answer.
-TOOL_MODE_CAUSES = {("blocking-event-loop", "autogen"), ("idle-timeout", "autogen"), ("shared-client-race", "autogen")}
+# Where one framework's sample shows the cause differently from the others.
+OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
+    # The AutoGen agents call a tool (the slow or blocking part) before they answer.
+    ("blocking-event-loop", "autogen"): {"mode": "tool"},
+    ("idle-timeout", "autogen"): {"mode": "tool"},
+    # The LlamaIndex claim is about a client that leaves during retrieval, before any token.
+    ("client-disconnect", "llamaindex"): {"model": "chunks=80;delay=0.1;embed_delay=1.5", "drive": "leave-early"},
+}
 
 
 @dataclass(frozen=True)
@@ -143,7 +155,7 @@ class PairResult:
 
 def discover_pairs(guides_dir: Path) -> list[Pair]:
     pairs = []
-    for folder in sorted((guides_dir / "code").glob("*/*")):
+    for folder in sorted((guides_dir.resolve() / "code").glob("*/*")):
         if folder.name in FRAMEWORK_IDS and (folder / "broken.py").exists() and (folder / "fixed.py").exists():
             pairs.append(Pair(folder.parent.name, folder.name, folder))
     return pairs
@@ -269,19 +281,22 @@ http {{
         listen 127.0.0.1:{port};
         location / {{
             proxy_pass http://127.0.0.1:{upstream};
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-{extra}
+{location}
         }}
     }}
 }}
 """
 
 PROXY_SETTINGS = {
-    # nginx as installed: proxy_buffering on, the setting the proxy-buffering fixes opt out of.
+    # Every default left in place, as in the proxy-buffering guide's broken config:
+    # proxy_buffering on and HTTP/1.0 to the app.
     "buffering": "",
-    # Buffering off, so only the idle timer is at play; 2 s stands in for the usual 60 s.
-    "idle": f"            proxy_buffering off;\n            proxy_read_timeout {PROXY_READ_TIMEOUT:g}s;",
+    # As in the idle-timeout guide's broken config, with 2 s standing in for the default 60 s.
+    "idle": (
+        "            proxy_http_version 1.1;\n"
+        "            proxy_buffering off;\n"
+        f"            proxy_read_timeout {PROXY_READ_TIMEOUT:g}s;"
+    ),
 }
 
 
@@ -298,7 +313,7 @@ async def nginx_in_front(kind: str, upstream: Server, workdir: Path) -> AsyncIte
     prefix.chmod(0o777)  # worker processes may run as another user and write temp files here
     port = free_port()
     conf = prefix / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(prefix=prefix, port=port, upstream=upstream.port, extra=PROXY_SETTINGS[kind]))
+    conf.write_text(NGINX_CONF.format(prefix=prefix, port=port, upstream=upstream.port, location=PROXY_SETTINGS[kind]))
     argv = [binary, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
     async with serve(argv, base_environment(), prefix, prefix / "nginx.out", port, start_seconds=10) as server:
         yield server
@@ -417,20 +432,56 @@ def judge_version_drift(report: Report, side: str) -> SideResult:
     return SideResult(summary_of(report), outcome == "healthy", figures_of(report))
 
 
-async def drive_disconnect(base: str, route: Route, lab_base: str, tag: str) -> SideResult:
-    """Read a few events, leave, and ask the lab whether the model kept generating: the fixed
-    app must cancel its model request within a second of the client leaving."""
+def judge_outcomes(report: Report, side: str, broken_outcomes: tuple[str, ...]) -> SideResult:
+    """The cause's own signature in the probe's outcome: a hard error (a 500, or a stream that
+    dies with the exception), or a stream that stops after a chunk with no terminal event."""
+    outcome = report.verdict.outcome
+    ok = outcome in broken_outcomes if side == "broken" else outcome == "healthy"
+    return SideResult(summary_of(report), ok, figures_of(report))
+
+
+def judge_serialised(report: Report, side: str, scenario: Scenario) -> SideResult:
+    """A blocked event loop makes parallel streams wait for one another: their first bytes
+    come in steps (or one after another) instead of together."""
+    overlap = report.conclusion.overlap
+    steps = len(overlap.first_byte_steps) if overlap else 0
+    serial = bool(overlap and (overlap.ran_serially or steps > 1))
+    named = {cause.id for cause in report.verdict.causes[:3]} & set(scenario.broken_causes)
+    verdict = f"{summary_of(report)}; first bytes of 3 parallel streams in {steps} step{'s' if steps != 1 else ''}"
+    figures = {**figures_of(report), "first_byte_steps": overlap.first_byte_steps if overlap else []}
+    if side == "broken":
+        return SideResult(verdict, serial or bool(named), figures)
+    return SideResult(verdict, report.verdict.outcome == "healthy" and not serial, figures)
+
+
+async def drive_disconnect(base: str, route: Route, lab_base: str, tag: str, side: str,
+                           leave_early: bool = False) -> SideResult:
+    """Read a few events (or, leaving early, none: the client gives up after 0.5 s), leave, and
+    ask the lab whether the model kept generating: the fixed app must cancel its model request
+    within a second of the client leaving, or never make it; the broken one lets it run on."""
     spec = route.spec(base)
-    async with httpx.AsyncClient(timeout=30) as client:
+    seen = 0
+
+    async def read_some() -> None:
+        nonlocal seen
         async with client.stream(spec.method, spec.url, json=spec.json_body) as response:
-            seen = 0
             async for line in response.aiter_lines():
                 seen += line.startswith("data:")
                 if seen >= 5:
                     break
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        if leave_early:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(read_some(), 0.5)
+        else:
+            await read_some()
         left = time.monotonic()
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(3.0 if leave_early else 2.0)
         generations = (await client.get(f"{lab_base}/lab/openai/generations/", params={"tag": tag})).json()
+    if leave_early and not generations["generations"]:
+        return SideResult("model never called: the client left during retrieval", side == "fixed",
+                          {"events_read": seen})
     if not generations["generations"]:
         return SideResult("no model request reached the lab", False)
     generation = generations["generations"][-1]
@@ -439,12 +490,16 @@ async def drive_disconnect(base: str, route: Route, lab_base: str, tag: str) -> 
     if generation["finished"] == "cancelled":
         after = generation["ended"] - left
         figures["model_stopped_after_client_left"] = round(after, 3)
-        return SideResult(f"model request cancelled {after:.2f} s after the client left", after <= 1.0, figures)
-    if generation["finished"] == "running":
-        return SideResult(f"model still generating 2 s after the client left ({generation['sent']} tokens sent)",
-                          False, figures)
-    return SideResult(f"model request {generation['finished']} after the client left: "
-                      f"{generation['sent']} of {generation['planned']} tokens generated", False, figures)
+        stopped = after <= 1.0
+        verdict = f"model request cancelled {after:.2f} s after the client left"
+    elif generation["finished"] == "running":
+        stopped = False
+        verdict = f"model still generating 2 s after the client left ({generation['sent']} tokens sent)"
+    else:
+        stopped = False
+        verdict = (f"model request {generation['finished']} after the client left: "
+                   f"{generation['sent']} of {generation['planned']} tokens generated")
+    return SideResult(verdict, stopped if side == "fixed" else not stopped, figures)
 
 
 async def drive_turns(base: str, route: Route, turns: int = 8) -> tuple[list[float], Report | None]:
@@ -459,14 +514,15 @@ async def drive_turns(base: str, route: Route, turns: int = 8) -> tuple[list[flo
 
 
 def judge_turns(firsts: list[float], report: Report | None, side: str) -> SideResult:
-    """State that grows every turn makes each turn slower to start: broken grows by more than
-    half between the first and the last turn, fixed stays within that."""
-    growth = firsts[-1] - firsts[0]
-    verdict = f"first token {firsts[0]:.2f} s on turn 1, {firsts[-1]:.2f} s on turn {len(firsts)}"
+    """State that grows every turn makes each turn slower to start: in the broken app the last
+    turns still get slower, in the fixed one they level off once the history is trimmed."""
+    late_growth = firsts[-1] - firsts[-3]
+    verdict = (f"first token {firsts[0]:.2f} s on turn 1, {firsts[-1]:.2f} s on turn {len(firsts)}; "
+               f"{late_growth:+.2f} s over the last two turns")
     figures = {"first_content_per_turn": firsts, **(figures_of(report) if report else {})}
     healthy = report is not None and report.verdict.outcome == "healthy"
-    grew = growth > max(0.5 * firsts[0], 0.3)
-    return SideResult(verdict, (grew if side == "broken" else not grew and healthy), figures)
+    still_growing = late_growth > 0.2
+    return SideResult(verdict, still_growing if side == "broken" else healthy and not still_growing, figures)
 
 
 async def prove_side(pair: Pair, side: str, scenario: Scenario, mode: str, lab_base: str, workdir: Path) -> SideResult:
@@ -477,12 +533,15 @@ async def prove_side(pair: Pair, side: str, scenario: Scenario, mode: str, lab_b
         target = app
         if scenario.proxy:
             target = await stack.enter_async_context(nginx_in_front(scenario.proxy, app, workdir))
-        if scenario.drive == "disconnect":
-            return await drive_disconnect(target.base, route, lab_base, f"{pair.cause}.{pair.framework}.{side}.{mode}")
+        if scenario.drive in ("disconnect", "leave-early"):
+            tag = f"{pair.cause}.{pair.framework}.{side}.{mode}"
+            return await drive_disconnect(target.base, route, lab_base, tag, side, scenario.drive == "leave-early")
+        # Warm-ups go to the app itself: the first request pays for lazy imports, which a
+        # short proxy timeout would otherwise count as silence.
+        for _ in range(scenario.warmups):
+            await warm_up(app.base, route)
         if scenario.drive == "turns":
             return judge_turns(*(await drive_turns(target.base, route)), side)
-        for _ in range(scenario.warmups):
-            await warm_up(target.base, route)
         timeouts = (PROXY_READ_TIMEOUT,) if scenario.proxy == "idle" else ()
         report = await probe(target.base, route, scenario.drive, timeouts)
         if scenario.judge == "truncation":
@@ -492,6 +551,12 @@ async def prove_side(pair: Pair, side: str, scenario: Scenario, mode: str, lab_b
             return judge_error_reported(report, side)
         if scenario.judge == "version-drift":
             return judge_version_drift(report, side)
+        if scenario.judge == "hard-error":
+            return judge_outcomes(report, side, ("http-error", "cut-off"))
+        if scenario.judge == "cut-off":
+            return judge_outcomes(report, side, ("cut-off",))
+        if scenario.judge == "serialised":
+            return judge_serialised(report, side, scenario)
         result = judge_diagnosis(report, side, scenario)
         if not result.ok and app.process.poll() is None:
             result.figures["server_log"] = app.tail(600)
@@ -501,9 +566,7 @@ async def prove_side(pair: Pair, side: str, scenario: Scenario, mode: str, lab_b
 
 def scenario_for(pair: Pair) -> Scenario:
     scenario = SCENARIOS.get(pair.cause, Scenario(not_reproducible="no local scenario for this cause"))
-    if (pair.cause, pair.framework) in TOOL_MODE_CAUSES and scenario.mode == "healthy":
-        scenario = dataclasses.replace(scenario, mode="tool")
-    return scenario
+    return dataclasses.replace(scenario, **OVERRIDES.get((pair.cause, pair.framework), {}))
 
 
 async def prove_pair(pair: Pair, lab_base: str, workdir: Path) -> PairResult:

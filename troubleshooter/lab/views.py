@@ -500,8 +500,9 @@ async def openai_chat(request: HttpRequest, mode: str, settings_segment: str = "
         finish = "length" if cap < chunks else "stop"
         chunks = min(chunks, cap)
     if not streaming:
-        # Not streaming: the whole answer as one JSON body, after the whole generation time.
-        await asyncio.sleep(first + chunks * delay)
+        # Not streaming: the whole answer as one JSON body, after the whole generation time
+        # and `think` seconds more, as a reasoning model plans before it answers.
+        await asyncio.sleep(first + chunks * delay + number(request, "think", 0, 0, 120))
         text = "".join(word(i) for i in range(chunks))
         return JsonResponse(
             {
@@ -578,6 +579,9 @@ def embedding_of(text: str) -> list[float]:
 @lab_view
 async def openai_embeddings(request: HttpRequest, mode: str, settings_segment: str = "") -> JsonResponse:
     """POST .../v1/embeddings: deterministic vectors, so retrieval works against the lab."""
+    apply_path_settings(request, settings_segment)
+    # `embed_delay`: a slow retrieval step, during which a client may give up.
+    await asyncio.sleep(number(request, "embed_delay", 0, 0, 30))
     texts = _request_json(request).get("input") or []
     texts = [texts] if isinstance(texts, str) else texts
     data = [{"object": "embedding", "index": index, "embedding": embedding_of(str(text))}

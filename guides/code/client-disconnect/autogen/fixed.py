@@ -1,9 +1,9 @@
 """Support chat: stream an AutoGen assistant's answer as server-sent events."""
 
+import asyncio
 import json
 import logging
 import os
-from contextlib import aclosing
 from functools import cache
 
 from autogen_agentchat.agents import AssistantAgent
@@ -39,20 +39,39 @@ def sse(data: dict, event: str = "message") -> str:
 async def answer_stream(request: Request, question: str):
     agent = build_agent()
     token = CancellationToken()
-    events = agent.run_stream(task=question, cancellation_token=token)
+    events: asyncio.Queue = asyncio.Queue()
+
+    async def run_agent() -> None:
+        try:
+            async for event in agent.run_stream(task=question, cancellation_token=token):
+                events.put_nowait(event)
+        finally:
+            events.put_nowait(None)  # the end, after an error too
+
+    # The run gets a task of its own so that, when the client leaves, it is cancelled while
+    # it waits on the model: that cancellation reaches the pending read and the OpenAI stream
+    # closes its HTTP response. Closing the run's generators between two chunks does not:
+    # the response stays open with bytes unread, and the model goes on generating.
+    runner = asyncio.create_task(run_agent())
+    sent = 0
     try:
-        async with aclosing(events):  # close the run here, not later in another task
-            async for event in events:
-                if await request.is_disconnected():
-                    log.info("client went away; cancelling the agent run")
-                    return
-                if isinstance(event, ModelClientStreamingChunkEvent):
-                    yield sse({"delta": event.content})
+        while (event := await events.get()) is not None:
+            if await request.is_disconnected():
+                log.info("client left after %d chunks; cancelling the agent run", sent)
+                return
+            if isinstance(event, ModelClientStreamingChunkEvent):
+                sent += 1
+                yield sse({"delta": event.content})
+        await runner  # re-raises an error from the run
         yield sse({}, event="done")
+    except asyncio.CancelledError:
+        log.info("stream cancelled after %d chunks: the client disconnected", sent)
+        raise
     finally:
-        # Runs on normal end, on the early return above, and when the server cancels
-        # or closes this generator: the model call and any running tool stop here.
+        # Every way out (the end, the early return, the server cancelling this generator)
+        # stops the model call and any running tool.
         token.cancel()
+        runner.cancel()
 
 
 @app.get("/chat")

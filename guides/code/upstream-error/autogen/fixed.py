@@ -5,6 +5,7 @@ import logging
 import os
 from functools import cache
 
+import httpx
 import openai
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.messages import ModelClientStreamingChunkEvent
@@ -14,7 +15,9 @@ from fastapi.responses import StreamingResponse
 
 app = FastAPI()
 log = logging.getLogger(__name__)
-RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
+# A connection that drops mid-stream surfaces as httpx's own error: the OpenAI SDK wraps
+# transport errors only while it opens the request, not while the body is read.
+RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError, httpx.TransportError)
 
 
 @cache
@@ -42,8 +45,9 @@ async def answer_stream(question: str):
         async for event in agent.run_stream(task=question):
             if isinstance(event, ModelClientStreamingChunkEvent):
                 yield sse({"delta": event.content})
-    except openai.APIError as exc:
-        # Rate limits (429), overloads and 5xx, also when they arrive mid-stream.
+    except (openai.APIError, httpx.HTTPError) as exc:
+        # Rate limits (429), overloads and 5xx, also when they arrive mid-stream, and the
+        # provider's connection dropping halfway (httpx.RemoteProtocolError).
         log.warning("model provider failed mid-answer: %r", exc)
         error = {"type": type(exc).__name__, "retryable": isinstance(exc, RETRYABLE)}
         yield sse({"error": error}, event="error")
