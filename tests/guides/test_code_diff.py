@@ -111,13 +111,22 @@ OFF_EDGE = """(selector) => {
   for (const cell of cells) {
     const block = cell.closest(".diff-split, .diff-unified");
     if (block.scrollWidth > block.clientWidth) problems.push(`block scrolls: ${block.scrollWidth} > ${block.clientWidth}`);
+    // Measured glyph by glyph: a space that hangs at the end of a wrapped line shows nothing.
+    let right = 0;
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
     const range = document.createRange();
-    range.selectNodeContents(cell);
-    const text = range.getBoundingClientRect();
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (let i = 0; i < node.data.length; i++) {
+        if (/\\s/.test(node.data[i])) continue;
+        range.setStart(node, i);
+        range.setEnd(node, i + 1);
+        right = Math.max(right, range.getBoundingClientRect().right);
+      }
+    }
     const box = cell.getBoundingClientRect();
     const frame = block.getBoundingClientRect();
-    if (text.right > box.right + 0.5 || box.right > frame.right + 0.5) {
-      problems.push(`${cell.textContent.slice(0, 40)}: text ends ${text.right}, cell ${box.right}, block ${frame.right}`);
+    if (right > box.right + 0.5 || box.right > frame.right + 0.5) {
+      problems.push(`${cell.textContent.slice(0, 40)}: text ends ${right}, cell ${box.right}, block ${frame.right}`);
     }
   }
   return {count: cells.length, problems};

@@ -143,6 +143,7 @@ class Answer:
     id: str
     label: str
     next: str
+    platforms: tuple[str, ...] = ()  # the platforms this answer names, as platforms.yaml ids
 
 
 @dataclass(frozen=True)
@@ -588,7 +589,9 @@ def _check_pair_folders(reader: _Reader, causes: dict[str, Cause]) -> None:
                 )
 
 
-def _load_tree(reader: _Reader, causes: dict[str, Cause], framework_ids: set[str]) -> Tree:
+def _load_tree(
+    reader: _Reader, causes: dict[str, Cause], framework_ids: set[str], platform_ids: set[str]
+) -> Tree:
     path = reader.root / "tree.yaml"
     data = reader.yaml_file(path)
     empty = Tree(start="", questions={}, leaves={})
@@ -666,11 +669,23 @@ def _load_tree(reader: _Reader, causes: dict[str, Cause], framework_ids: set[str
             target = str(item.get("next") or "")
             if target not in raw_questions and target not in leaves:
                 reader.problem(path, f"{a_where}.next", f"'{target}' is neither a question nor a leaf")
+            platforms: tuple[str, ...] = ()
+            raw_platforms = item.get("platforms")
+            if raw_platforms is not None and not (
+                isinstance(raw_platforms, list) and all(isinstance(p, str) for p in raw_platforms)
+            ):
+                reader.problem(path, f"{a_where}.platforms", "must be a list of platform ids")
+            elif raw_platforms:
+                platforms = tuple(raw_platforms)
+            for platform_id in platforms:
+                if platform_id not in platform_ids:
+                    reader.problem(path, f"{a_where}.platforms", f"unknown platform '{platform_id}'")
             answers.append(
                 Answer(
                     id=answer_id,
                     label=reader.value_text(path, item.get("label"), f"{a_where}.label"),
                     next=target,
+                    platforms=platforms,
                 )
             )
         questions[question_id] = Question(
@@ -745,7 +760,7 @@ def load_library(root: Path) -> tuple[Library, list[Problem]]:
                     f"unknown platform '{snippet.platform_id}'",
                 )
     _check_pair_folders(reader, causes)
-    tree = _load_tree(reader, causes, set(frameworks))
+    tree = _load_tree(reader, causes, set(frameworks), set(platforms))
     library = Library(causes=causes, frameworks=frameworks, platforms=platforms, tree=tree)
     return library, reader.problems
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from troubleshooter.guides.content import OTHER_FRAMEWORK, Answer, Leaf, Question, Tree
+from troubleshooter.guides.content import OTHER_FRAMEWORK, Answer, Cause, InfraSnippet, Leaf, Question, Tree
 
 
 class BadWalk(Exception):
@@ -93,3 +93,29 @@ def walk(tree: Tree, params: Mapping[str, Sequence[str]]) -> Walk:
         steps.append(Step(question=question, answer=answer))
         node_id = answer.next
     return Walk(steps=tuple(steps), question=None, leaf=tree.leaves[node_id])
+
+
+@dataclass(frozen=True)
+class PlatformFix:
+    answer: Answer  # the answer that named the platform
+    cause: Cause
+    snippets: tuple[InfraSnippet, ...]
+
+
+def platform_fix(current: Walk, causes: Mapping[str, Cause]) -> PlatformFix | None:
+    """The infrastructure fix for what the person said runs in front of their app, to show at
+    the leaf before the fix in code: someone who answered "a Kubernetes ingress" needs the
+    ingress annotation, not a pointer to a long cause page. The snippets come from the
+    likeliest of the leaf's causes that has any for the platforms the last such answer named.
+    """
+    if current.leaf is None:
+        return None
+    naming = next((step.answer for step in reversed(current.steps) if step.answer.platforms), None)
+    if naming is None:
+        return None
+    for ranked in current.leaf.causes:
+        cause = causes[ranked.cause_id]
+        snippets = tuple(s for s in cause.infra if s.platform_id in naming.platforms)
+        if snippets:
+            return PlatformFix(answer=naming, cause=cause, snippets=snippets)
+    return None

@@ -21,7 +21,7 @@ from troubleshooter.probe.experiments import kind_for_causes
 from . import search as search_index
 from .content import GROUPS, Cause, Library, get_library
 from .models import Feedback
-from .tree import BadWalk, walk
+from .tree import BadWalk, platform_fix, walk
 
 
 @require_GET
@@ -64,6 +64,7 @@ def troubleshoot(request: HtmxHttpRequest) -> HttpResponse:
         "framework": framework,
         "ranked": ranked,
         "top_fix": next((r for r in ranked if r["pair"] is not None), None),
+        "platform_fix": platform_fix(current, library.causes),
         "crumbs": [
             {"step": step, "change_query": current.query_to_change(index)}
             for index, step in enumerate(current.steps)
