@@ -67,6 +67,36 @@ def test_a_run_stores_every_event_numbered_without_gaps_and_then_its_report():
     assert events[0]["type"] == "request" and "at" in events[0]
 
 
+def test_a_batch_still_being_written_when_the_stream_ends_is_not_lost(monkeypatch):
+    """Under load a write waits its turn for the database thread; the run used to end by
+    cancelling the periodic writer in the middle of such a write, and that batch was never
+    stored (the kit's load benchmark found gaps of a dozen events just before the end)."""
+    run = new_run()
+    real_save = executor.save_batch
+    slow_writes = 0
+
+    async def waits_its_turn(run_id, batch):
+        nonlocal slow_writes
+        if batch:
+            slow_writes += 1
+            await asyncio.sleep(0.15)  # queued behind other runs' writes
+        await real_save(run_id, batch)
+
+    monkeypatch.setattr(executor, "save_batch", waits_its_turn)
+    monkeypatch.setattr(executor, "FLUSH_SECONDS", 0.05)
+
+    async def scenario() -> None:
+        async with RawHTTPServer({"/stream": openai_stream(WORDS, gap=0.01)}) as server:
+            await executor.execute(run.pk, single(server.url("/stream")))
+
+    asyncio.run(scenario())
+    run.refresh_from_db()
+    events = stored_events(run)
+    assert slow_writes > 1
+    assert [event["seq"] for event in events] == list(range(1, run.last_seq + 1))
+    assert events[-1]["type"] == "end"
+
+
 def test_secret_header_values_never_reach_the_database():
     run = new_run()
 

@@ -192,6 +192,7 @@ class EventWriter:
         self.pending: list[LiveEvent] = []
         self.last_write = self.started
         self.layer = get_channel_layer()
+        self.stopping = asyncio.Event()
 
     def add(self, event: LiveEvent) -> None:
         # Stamped in place: each event is a fresh dict that nobody else holds.
@@ -228,8 +229,14 @@ class EventWriter:
             logger.warning("could not notify viewers of run %s", self.run_id, exc_info=True)
 
     async def keep_flushing(self) -> None:
-        while True:
-            await asyncio.sleep(flush_interval())
+        """Write every flush interval until told to stop. It is stopped, never cancelled:
+        a write cancelled while it waits for the database thread never happens, and its
+        batch, already taken from `pending`, would be lost."""
+        while not self.stopping.is_set():
+            try:
+                await asyncio.wait_for(self.stopping.wait(), flush_interval())
+            except TimeoutError:
+                pass
             await self.flush()
 
 
@@ -293,7 +300,7 @@ async def execute(run_id: uuid.UUID, experiment: Experiment) -> None:
         logger.exception("run %s failed", run_id)
     finally:
         listener.cancel()
-        flusher.cancel()
+        writer.stopping.set()
         await asyncio.gather(listener, flusher, return_exceptions=True)
     cancelled = handle.cancelled
     for _attempt in range(3):
