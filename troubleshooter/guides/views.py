@@ -79,7 +79,7 @@ def troubleshoot(request: HtmxHttpRequest) -> HttpResponse:
             for answer in (current.question.answers if current.question else ())
         ],
     }
-    return partial_or_page(request, "guides/tree/page.html", "guides/tree/_step.html", context, target="step")
+    return partial_or_page(request, "guides/tree/page.html", "guides/tree/_swap.html", context, target="step")
 
 
 def _grouped_causes(library: Library) -> list[tuple[str, str, list[Cause]]]:
