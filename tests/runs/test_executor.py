@@ -97,6 +97,31 @@ def test_a_batch_still_being_written_when_the_stream_ends_is_not_lost(monkeypatc
     assert events[-1]["type"] == "end"
 
 
+def test_reads_are_stored_once_as_chunk_events_and_come_back_in_the_download(client):
+    run = new_run()
+    made = {}
+    real_report = executor._report
+
+    async def keep_a_copy(experiment, writer):
+        made["report"] = await real_report(experiment, writer)
+        return made["report"]
+
+    async def scenario() -> None:
+        async with RawHTTPServer({"/stream": openai_stream(WORDS, gap=0.01)}) as server:
+            executor._report = keep_a_copy
+            try:
+                await executor.execute(run.pk, single(server.url("/stream")))
+            finally:
+                executor._report = real_report
+
+    asyncio.run(scenario())
+    run.refresh_from_db()
+    assert run.report["lanes"][0]["record"]["reads"] == "chunk events"
+    downloaded = client.get(f"/runs/{run.pk}/json/").json()
+    assert downloaded["lanes"][0]["record"]["reads"] == made["report"]["lanes"][0]["record"]["reads"]
+    assert len(downloaded["lanes"][0]["record"]["reads"]) > 5
+
+
 def test_secret_header_values_never_reach_the_database():
     run = new_run()
 

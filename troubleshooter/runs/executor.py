@@ -41,6 +41,7 @@ from . import retention
 from .models import Run, RunEvents, Worker
 from .outbound import outbound_policy
 from .storable import storable
+from .stored_report import without_reads
 
 logger = logging.getLogger(__name__)
 
@@ -258,7 +259,7 @@ def finish_run(run_id: uuid.UUID, state: str, report: dict[str, Any] | None) -> 
         finished=timezone.now(),
         heartbeat=timezone.now(),
         outcome=(report or {}).get("outcome", ""),
-        report=report,
+        report=without_reads(report) if report is not None else None,
     )
 
 

@@ -36,6 +36,7 @@ from .forms import (
     plan_as_data,
 )
 from .models import Run
+from .stored_report import with_reads
 
 HISTORY_LENGTH = 50
 
@@ -274,7 +275,7 @@ def _json_download(run: Run) -> HttpResponse:
         "created": run.created.isoformat(),
         "finished": run.finished.isoformat() if run.finished else None,
         "request": run.plan,
-        **(run.report or {"outcome": None}),
+        **(with_reads(run.report, _stored_events(run)) if run.report else {"outcome": None}),
     }
     response = JsonResponse(body, json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="run-{run.pk}.json"'
