@@ -245,3 +245,15 @@ class TestTrustedHeaderSignIn:
         client.get("/runs/", HTTP_X_FORWARDED_USER="erin", REMOTE_ADDR="10.0.0.2")
         page = client.get("/runs/", HTTP_X_FORWARDED_USER="frank", REMOTE_ADDR="10.0.0.2")
         assert "frank" in page.content.decode() and "erin" not in page.content.decode()
+
+
+def test_createsuperuser_makes_staff_who_see_every_run_and_manage_teams_in_the_admin(monkeypatch, client):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "admin-password-for-tests")
+    call_command("createsuperuser", "--noinput", username="root", email="root@example.test")
+    person("alice")
+    run = finished_run("alice")
+    assert client.login(username="root", password="admin-password-for-tests")
+    assert client.get(f"/runs/{run.pk}/").status_code == 200
+    assert client.get("/admin/auth/group/add/").status_code == 200
