@@ -121,8 +121,14 @@ async def watch(deployment: Deployment, run_path: str, cookie: str) -> dict[str,
     return {"run": run_path.strip("/").rsplit("/", 1)[1], "shown": shown, "final": final, "reconnects": reconnects}
 
 
-async def load(deployment: Deployment, target: str, runs: int, viewers_per_run: int, cookie: str,
-               kill_after: float | None) -> tuple[list[str], list[dict[str, Any]], float]:
+def runs_held_by(database: str, pid: int) -> int:
+    with psycopg.connect(database) as conn:
+        return int(conn.execute("SELECT count(*) FROM runs_run r JOIN runs_worker w ON w.id = r.worker_id "
+                                "WHERE w.pid = %s AND r.state = 'running'", [pid]).fetchone()[0])
+
+
+async def load(deployment: Deployment, database: str, target: str, runs: int, viewers_per_run: int, cookie: str,
+               kill_after: float | None) -> tuple[list[str], list[dict[str, Any]], float, int]:
     async with deployment.async_client(cookies={"sessionid": cookie.split("=", 1)[1]}, timeout=60) as client:
         token = csrf_token((await client.get("/runs/new/")).text)
         data = {**RUN_FORM, "csrfmiddlewaretoken": token, "url": target, "format": "sse", "total_seconds": "120"}
@@ -133,11 +139,13 @@ async def load(deployment: Deployment, target: str, runs: int, viewers_per_run: 
         raise SystemExit(f"{len(refused)} runs were refused: {refused[:5]}")
     paths = [response.headers["location"] for response in posted]
     viewers = asyncio.gather(*(watch(deployment, path, cookie) for path in paths for _ in range(viewers_per_run)))
+    held = 0
     if kill_after is not None:
         await asyncio.sleep(kill_after)
+        held = runs_held_by(database, deployment.workers[1].pid)
         deployment.kill(1)
     seen = await viewers
-    return paths, seen, time.monotonic() - started
+    return paths, seen, time.monotonic() - started, held
 
 
 def stored(database: str, run_ids: list[str]) -> dict[str, Any]:
@@ -161,7 +169,9 @@ def phase(deployment: Deployment, database: str, target: str, args: argparse.Nam
           kill_after: float | None) -> dict[str, Any]:
     lag_before = scrape_lag(deployment)
     with ConnectionWatch(database.rpartition("/")[2]) as connections:
-        paths, seen, seconds = asyncio.run(load(deployment, target, args.runs, args.viewers_per_run, cookie, kill_after))
+        paths, seen, seconds, held = asyncio.run(
+            load(deployment, database, target, args.runs, args.viewers_per_run, cookie, kill_after)
+        )
     lag_after = scrape_lag(deployment)
     run_ids = [path.strip("/").rsplit("/", 1)[1] for path in paths]
     result = stored(database, run_ids)
@@ -169,6 +179,7 @@ def phase(deployment: Deployment, database: str, target: str, args: argparse.Nam
     lost = sum(max(0, view["shown"] - result["last_seq"].get(view["run"], 0)) for view in seen)
     return {
         "seconds": seconds,
+        "held_by_killed": held,
         "finished": states.count("finished"),
         "interrupted": states.count("interrupted"),
         "other": len(states) - states.count("finished") - states.count("interrupted"),
@@ -185,7 +196,8 @@ def phase(deployment: Deployment, database: str, target: str, args: argparse.Nam
 
 def report(name: str, figures: dict[str, Any], workers: int) -> None:
     print(f"\n{name}: {figures['seconds']:.1f} s")
-    print(f"  runs finished {figures['finished']}, interrupted {figures['interrupted']}, other {figures['other']}")
+    print(f"  runs finished {figures['finished']}, interrupted {figures['interrupted']}, other {figures['other']}"
+          + (f" (the killed worker was running {figures['held_by_killed']})" if figures["held_by_killed"] else ""))
     print(f"  viewers that saw the end {figures['viewers_final']} of {figures['viewers']} "
           f"({figures['reconnects']} reconnects)")
     print(f"  loop lag p99 by worker: {figures['lag']}")
