@@ -10,6 +10,38 @@ document.addEventListener("htmx:afterSettle", (event) => {
   if (heading) heading.focus({ preventScroll: false });
 });
 
+// Enter on a link marked data-focus-arrival (the home page's framework cards) loads a new
+// page, where focus would start on <body> and a keyboard user would tab through the whole
+// header again. The link is remembered for the one page it leads to, which then focuses its
+// first meaningful heading; a mouse click leaves focus where the browser puts it.
+const ARRIVAL_KEY = "focusArrival";
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !(event.target instanceof Element)) return;
+  const link = event.target.closest("a[data-focus-arrival]");
+  if (!link) return;
+  try {
+    sessionStorage.setItem(ARRIVAL_KEY, link.href);
+  } catch (error) {
+    // Storage refused: the next page starts at the top, as without script.
+  }
+});
+
+(function focusArrivalHeading() {
+  let expected = null;
+  try {
+    expected = sessionStorage.getItem(ARRIVAL_KEY);
+    sessionStorage.removeItem(ARRIVAL_KEY);
+  } catch (error) {
+    return;
+  }
+  if (expected !== window.location.href) return;
+  const heading = document.querySelector("main [data-arrival-heading]") || document.querySelector("main h1");
+  if (!heading) return;
+  if (!heading.hasAttribute("tabindex")) heading.tabIndex = -1;
+  heading.focus();
+})();
+
 // Copy buttons are hidden until this script runs, since copying needs script. A button
 // carries its text (data-copy-text: a whole file as it is on disk, which neither code view
 // shows as one block) or names the element that holds it (data-copy).

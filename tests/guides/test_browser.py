@@ -43,7 +43,7 @@ def test_a_person_walks_the_tree_to_a_cause_switches_tabs_goes_back_and_changes_
     # Change the first symptom answer from the breadcrumb: the framework is kept.
     page.get_by_role("link", name="Change your answer to: What do your users see?").click()
     expect(page.get_by_role("heading", name="What do your users see?")).to_be_visible()
-    expect(page).to_have_url(re.compile(r"\?framework=langchain$"))
+    expect(page).to_have_url(re.compile(r"\?framework=langchain&earlier=all-at-once$"))
     page.get_by_role("link", name=re.compile("stops before", re.I)).click()
     expect(page.get_by_role("heading", name="When does it stop?")).to_be_visible()
 

@@ -74,9 +74,11 @@ def test_the_link_for_an_answer_adds_it_to_the_walk_so_far():
 
 def test_changing_an_earlier_answer_drops_the_later_ones_but_keeps_the_framework():
     result = walk(TREE, params("framework=langchain&symptom=all-at-once&where=proxy"))
-    assert params(result.query_to_change(1)) == {"framework": ["langchain"]}
-    assert params(result.query_to_change(0)) == {}
-    assert params(result.query_to_change(2)) == {"framework": ["langchain"], "symptom": ["all-at-once"]}
+    assert params(result.query_to_change(1)) == {"framework": ["langchain"], "earlier": ["all-at-once"]}
+    assert params(result.query_to_change(0)) == {"earlier": ["langchain"]}
+    assert params(result.query_to_change(2)) == {
+        "framework": ["langchain"], "symptom": ["all-at-once"], "earlier": ["proxy"]
+    }
 
 
 @pytest.mark.parametrize(

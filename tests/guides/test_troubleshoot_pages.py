@@ -23,7 +23,7 @@ def test_a_step_opened_directly_renders_the_whole_page_with_its_answers_so_far(c
     assert "<html" in html
     assert "When does it stop?" in html
     assert "LangChain" in html  # the breadcrumb of answers
-    assert 'href="/troubleshoot/?framework=langchain"' in html  # change the symptom answer
+    assert 'href="/troubleshoot/?framework=langchain&amp;earlier=stops-early"' in html  # change the symptom answer
 
 
 def test_htmx_gets_only_the_step_panel(client):

@@ -40,6 +40,9 @@ REQUIRED_SECTIONS = ("What happens", "How to confirm it", "The fix", "Prevention
 PLATFORM_KINDS = {"proxy", "load-balancer", "cdn", "gateway", "serverless", "server", "client"}
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 OTHER_FRAMEWORK = "other"
+# The query parameter that carries the answer being changed (see tree.Walk.query_to_change);
+# no question may use it as its id.
+EARLIER_ANSWER = "earlier"
 
 
 @dataclass(frozen=True)
@@ -643,6 +646,8 @@ def _load_tree(
             reader.problem(path, where, f"'{question_id}' is not a valid id")
         if question_id in leaves:
             reader.problem(path, where, "is both a question and a leaf")
+        if question_id == EARLIER_ANSWER:
+            reader.problem(path, where, f"'{EARLIER_ANSWER}' is reserved for the troubleshooter's links")
         if not isinstance(raw, dict):
             reader.problem(path, where, "must be a mapping")
             continue

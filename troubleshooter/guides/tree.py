@@ -12,7 +12,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from troubleshooter.guides.content import OTHER_FRAMEWORK, Answer, Cause, InfraSnippet, Leaf, Question, Tree
+from troubleshooter.guides.content import (
+    EARLIER_ANSWER,
+    OTHER_FRAMEWORK,
+    Answer,
+    Cause,
+    InfraSnippet,
+    Leaf,
+    Question,
+    Tree,
+)
 
 
 class BadWalk(Exception):
@@ -30,6 +39,12 @@ class Walk:
     steps: tuple[Step, ...]
     question: Question | None
     leaf: Leaf | None
+    most_questions: int  # on the longest walk through here, these answered included
+    earlier: Answer | None = None  # the answer to `question` that the person chose to change
+
+    @property
+    def question_number(self) -> int:
+        return len(self.steps) + 1
 
     @property
     def framework_id(self) -> str | None:
@@ -50,19 +65,31 @@ class Walk:
         return urlencode([*base, (self.question.id, answer.id)])
 
     def query_to_change(self, index: int) -> str:
-        """Go back to step `index`, keeping earlier answers and the framework."""
+        """Go back to step `index`, keeping earlier answers and the framework, and naming the
+        answer being changed so the question can show which one it was."""
         kept = [(s.question.id, s.answer.id) for s in self.steps[:index]]
         kept += [
             (s.question.id, s.answer.id)
             for s in self.steps[index + 1 :]
             if s.question.asks_framework
         ]
-        return urlencode(kept)
+        return urlencode([*kept, (EARLIER_ANSWER, self.steps[index].answer.id)])
 
-    @property
-    def progress(self) -> tuple[int, int]:
-        """Questions answered, and the most any walk through here could need."""
-        return len(self.steps), len(self.steps) + (1 if self.question else 0)
+
+def most_questions_from(tree: Tree, node_id: str) -> int:
+    """How many questions the longest walk from `node_id` to a leaf asks, `node_id` included.
+    The tree has no cycles (the guides check makes sure), so the recursion ends."""
+    counted: dict[str, int] = {}
+
+    def longest(node: str) -> int:
+        question = tree.questions.get(node)
+        if question is None:
+            return 0
+        if node not in counted:
+            counted[node] = 1 + max((longest(answer.next) for answer in question.answers), default=0)
+        return counted[node]
+
+    return longest(node_id)
 
 
 def walk(tree: Tree, params: Mapping[str, Sequence[str]]) -> Walk:
@@ -70,8 +97,13 @@ def walk(tree: Tree, params: Mapping[str, Sequence[str]]) -> Walk:
 
     Raises BadWalk for a parameter that names no question, an answer the question does not
     offer, or a question answered twice. Valid answers to questions off the path taken (left
-    over from a changed answer) are ignored.
+    over from a changed answer) are ignored. An `earlier` answer must be one the question the
+    walk stops at offers.
     """
+    params = dict(params)
+    earlier_ids = params.pop(EARLIER_ANSWER, None)
+    if earlier_ids is not None and len(earlier_ids) != 1:
+        raise BadWalk("The answer being changed is named more than once.")
     for key, values in params.items():
         if key not in tree.questions:
             raise BadWalk(f"'{key}' is not a question of the troubleshooter.")
@@ -87,12 +119,18 @@ def walk(tree: Tree, params: Mapping[str, Sequence[str]]) -> Walk:
         question = tree.questions[node_id]
         answer_id = params.get(node_id, [None])[0]
         if answer_id is None:
-            return Walk(steps=tuple(steps), question=question, leaf=None)
+            earlier = question.answer(earlier_ids[0]) if earlier_ids else None
+            if earlier_ids and earlier is None:
+                raise BadWalk(f"'{earlier_ids[0]}' is not one of the answers to '{question.text}'")
+            most = len(steps) + most_questions_from(tree, node_id)
+            return Walk(steps=tuple(steps), question=question, leaf=None, most_questions=most, earlier=earlier)
         answer = question.answer(answer_id)
         assert answer is not None  # checked above
         steps.append(Step(question=question, answer=answer))
         node_id = answer.next
-    return Walk(steps=tuple(steps), question=None, leaf=tree.leaves[node_id])
+    if earlier_ids:
+        raise BadWalk("This walk has no question left to change an answer to.")
+    return Walk(steps=tuple(steps), question=None, leaf=tree.leaves[node_id], most_questions=len(steps))
 
 
 @dataclass(frozen=True)

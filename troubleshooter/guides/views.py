@@ -75,7 +75,7 @@ def troubleshoot(request: HtmxHttpRequest) -> HttpResponse:
         if current.leaf is not None
         else "",
         "answer_links": [
-            {"answer": answer, "query": current.query_with(answer)}
+            {"answer": answer, "query": current.query_with(answer), "earlier": answer == current.earlier}
             for answer in (current.question.answers if current.question else ())
         ],
     }
