@@ -49,4 +49,6 @@ OUTCOMES = (
     "http-error",
     "connect-error",
     "blocked",
+    "content-error",
+    "limit-reached",
 )

@@ -162,7 +162,8 @@ def test_a_healthy_stream_points_past_the_probe_without_naming_a_cause(lab):
 
 def test_a_retried_run_that_starts_over_with_a_new_id_is_named_retry_duplicate_runs(lab):
     status, result = probe(f"{lab}/sse/retried/?chunks=6&delay=0.02&pause=0.5")
-    assert status == 0 and result["outcome"] == "healthy"  # the transport was fine; the content is doubled
+    # The transport was fine; the content is doubled, and the reader gets it wrong.
+    assert status == 1 and result["outcome"] == "content-error"
     assert top_cause(result) == "retry-duplicate-runs"
     assert result["lanes"][0]["record"]["facts"]["completion_ids"] == {"chatcmpl-lab-1": 4, "chatcmpl-lab-2": 8}
     evidence = " | ".join(result["causes"][0]["evidence"])
@@ -179,6 +180,7 @@ def test_two_runs_writing_at_once_are_named_interleaved(lab):
 
 def test_printed_aimessagechunks_instead_of_text_are_named_version_drift(lab):
     status, result = probe(f"{lab}/sse/object-reprs/?chunks=4&delay=0.02")
+    assert status == 1 and result["outcome"] == "content-error"
     assert top_cause(result) == "version-drift"
     assert "additional_kwargs=" in result["causes"][0]["evidence"][0]
 
@@ -243,3 +245,14 @@ def test_the_readable_summary_draws_a_timeline(lab):
     call_command("probe", f"{lab}/sse/healthy/?chunks=10&delay=0.02", stdout=out)
     text = out.getvalue()
     assert "healthy" in text and "0 s |" in text and "first byte" in text
+
+
+def test_a_stream_longer_than_the_probes_own_time_limit_is_limit_reached_and_exits_3(lab):
+    out = io.StringIO()
+    with pytest.raises(CommandError) as stopped:
+        call_command("probe", f"{lab}/sse/healthy/?chunks=400&delay=0.02", "--json", "--timeout", "1", stdout=out)
+    result = json.loads(out.getvalue())
+    assert stopped.value.returncode == 3
+    assert result["outcome"] == "limit-reached" and result["problem_found"] is True
+    assert "probe's own" in result["summary"] and result["metrics"]["content_event_count"] > 5
+    assert not any(cause["id"] in ("idle-timeout", "request-timeout", "callback-exception") for cause in result["causes"])

@@ -39,7 +39,7 @@ def test_a_steady_stream_with_its_terminal_event_is_healthy_with_no_strong_cause
         (Ending("blocked", 0.0, "10.0.0.1 is a private address"), "blocked"),
         (Ending("connect-error", 0.1, "connection refused"), "connect-error"),
         (Ending("limit", 30.0, "no headers", "time-to-headers"), "connect-error"),
-        (Ending("limit", 120.0, "total", "total-time"), "cut-off"),
+        (Ending("limit", 120.0, "total", "total-time"), "limit-reached"),
         (Ending("reset", 3.0), "cut-off"),
         (Ending("incomplete-read", 3.0), "cut-off"),
         (Ending("cancelled", 3.0), "cut-off"),
@@ -147,17 +147,33 @@ def test_idle_and_hard_timeouts_are_told_apart_by_the_gap_versus_the_total():
     assert top(hard) == "request-timeout"
 
 
-def test_a_long_silence_that_matches_no_constant_still_suggests_an_idle_timeout():
+def test_a_long_silence_that_matches_no_constant_still_names_an_idle_timeout_first():
     verdict = diagnose(cut_record(last_read=5.0, cut_at=47.0))
-    assert verdict.cause("idle-timeout").confidence < 0.5
+    assert top(verdict) == "idle-timeout"
+    assert 0.5 < verdict.cause("idle-timeout").confidence < 0.8  # a matching constant would say more
+
+
+def test_a_silence_that_breaks_the_streams_rhythm_then_a_cut_is_an_idle_timer_of_about_that_length():
+    times = [round(0.1 * i, 1) for i in range(1, 10)]  # a chunk every 100 ms until 0.9 s
+    record = make_record(reads=[(t, 80) for t in times], events=[(t, "content") for t in times], ending=("reset", 3.7))
+    verdict = diagnose(record)
+    assert top(verdict) == "idle-timeout"
+    evidence = " ".join(verdict.causes[0].evidence)
+    assert "closed 2.8 s after the last byte" in evidence and "an idle timer of about 2.8 s" in evidence
+    assert "every 100 ms" in evidence
+    assert not verdict.cause("callback-exception")
+
+
+def test_a_short_pause_within_the_streams_rhythm_is_not_an_idle_timeout():
+    assert not diagnose(cut_record(last_read=2.0, cut_at=2.3)).cause("idle-timeout")
 
 
 def test_callers_may_replace_the_table_of_known_timeouts():
     record = cut_record(last_read=2.0, cut_at=9.0)
-    assert not diagnose(record).cause("idle-timeout")
+    assert diagnose(record).cause("idle-timeout").confidence == 0.6
     ours = {"idle": {7.0: "our load balancer's 7 s idle timeout"}, "hard": {}}
     verdict = diagnose(record, timeouts=ours)
-    assert top(verdict) == "idle-timeout"
+    assert top(verdict) == "idle-timeout" and verdict.causes[0].confidence == 0.8
     assert "our load balancer" in " ".join(verdict.causes[0].evidence)
     assert 60.0 in KNOWN_TIMEOUTS["idle"]  # the default table is untouched
 
@@ -519,7 +535,7 @@ def test_a_run_with_a_problem_or_a_strong_cause_gets_no_pointers():
     record = text_stream(OPENING)
     record.facts["role_restarts"] = 1
     verdict = diagnose(record)
-    assert verdict.outcome == "healthy" and verdict.hints == []
+    assert verdict.outcome == "content-error" and verdict.hints == []
 
 
 def test_a_pointer_outside_the_vocabulary_cannot_be_named():
@@ -533,3 +549,31 @@ def test_an_aws_load_balancer_in_the_server_header_is_not_a_serverless_platform(
     record = cut_record(last_read=2.9, cut_at=3.0)
     record.headers["Server"] = "awselb/2.0"
     assert not diagnose(record).cause("serverless-limits")
+
+
+def flowing_until(cut_at: float, server: str | None = None):
+    times = [round(0.1 * i, 2) for i in range(1, int(cut_at * 10))]
+    record = make_record(reads=[(t, 80) for t in times], events=[(t, "content") for t in times],
+                         ending=("incomplete-read", cut_at))
+    if server:
+        record.headers["Server"] = server
+    return record
+
+
+def test_a_cut_while_data_flows_at_a_whole_number_of_seconds_is_a_time_limit_before_a_crash():
+    verdict = diagnose(flowing_until(3.01))
+    assert top(verdict) == "request-timeout"
+    assert verdict.cause("request-timeout").confidence > verdict.cause("callback-exception").confidence
+    evidence = " ".join(verdict.causes[0].evidence)
+    assert "at 3 s almost exactly" in evidence and "--repeat" in evidence
+
+
+def test_a_cut_while_data_flows_at_an_odd_moment_leaves_a_crash_first():
+    verdict = diagnose(flowing_until(3.37))
+    assert top(verdict) == "callback-exception"
+
+
+def test_a_gunicorn_server_cut_mid_stream_is_its_worker_timeout():
+    verdict = diagnose(flowing_until(3.37, server="gunicorn"))
+    assert top(verdict) == "request-timeout"
+    assert any("gunicorn kills a sync worker" in line for line in verdict.causes[0].evidence)

@@ -248,7 +248,7 @@ def test_a_never_ending_stream_is_stopped_by_the_total_time_limit():
     assert (record.ending.kind, record.ending.limit) == ("limit", "total-time")
     assert 0.45 < record.ending.t < 1.0
     assert len([e for e in record.events if e.kind == "comment"]) > 5
-    assert diagnose(record).outcome == "cut-off"
+    assert diagnose(record).outcome == "limit-reached"
 
 
 def test_one_byte_per_second_is_bounded_by_the_total_time_limit():

@@ -24,6 +24,10 @@ class Demo:
     compare_path: str = ""
     concurrency: int = 5
     scheme: str = "http"
+    # What the verdict must be: its outcome, and the cause it names first ("" for none).
+    # Tests run every demo through the form and the probe command and hold them to it.
+    outcome: str = "healthy"
+    cause: str = ""
 
 
 _CHAT_BODY = json.dumps({"model": "lab-model", "stream": True, "messages": [{"role": "user", "content": "Hello"}]})
@@ -33,20 +37,28 @@ _ANTHROPIC_BODY = json.dumps(
 
 DEMOS: tuple[Demo, ...] = (
     Demo("healthy", "A healthy SSE stream", "healthy", "/lab/sse/healthy/?chunks=40&delay=0.05"),
-    Demo("buffered", "A proxy that buffers", "buffered, proxy-buffering", "/lab/sse/buffered/?chunks=40&delay=0.05"),
-    Demo("idle-cut", "A silence, then a cut", "cut-off, idle-timeout", "/lab/sse/idle-cut/?chunks=8&delay=0.1&gap=3"),
-    Demo("hard-cut", "A hard limit on total time", "cut-off", "/lab/sse/hard-cut/?at=3&delay=0.1"),
-    Demo("no-terminal", "No terminal event", "cut-off", "/lab/sse/no-terminal/?chunks=20&delay=0.05"),
-    Demo("gzip", "A gzip member per chunk", "cut-off, per-chunk-compression", "/lab/sse/gzip/?chunks=20&delay=0.05"),
+    Demo("buffered", "A proxy that buffers", "buffered, proxy-buffering", "/lab/sse/buffered/?chunks=40&delay=0.05",
+         outcome="buffered", cause="proxy-buffering"),
+    Demo("idle-cut", "A silence, then a cut", "cut-off, idle-timeout", "/lab/sse/idle-cut/?chunks=8&delay=0.1&gap=3",
+         outcome="cut-off", cause="idle-timeout"),
+    Demo("hard-cut", "A hard limit on total time", "cut-off, request-timeout", "/lab/sse/hard-cut/?at=3&delay=0.1",
+         outcome="cut-off", cause="request-timeout"),
+    Demo("worker-timeout", "A worker killed at its time limit", "cut-off, request-timeout (Server: gunicorn)",
+         "/lab/sse/worker-timeout/?at=2.5&delay=0.1", outcome="cut-off", cause="request-timeout"),
+    Demo("no-terminal", "No terminal event", "cut-off, callback-exception",
+         "/lab/sse/no-terminal/?chunks=20&delay=0.05", outcome="cut-off", cause="callback-exception"),
+    Demo("gzip", "A gzip member per chunk", "cut-off, per-chunk-compression", "/lab/sse/gzip/?chunks=20&delay=0.05",
+         outcome="cut-off", cause="per-chunk-compression"),
     Demo("content-length", "A Content-Length that lies", "cut-off, content-length-mismatch",
-         "/lab/content-length-mismatch/?chunks=20&delay=0.05"),
+         "/lab/content-length-mismatch/?chunks=20&delay=0.05", outcome="cut-off", cause="content-length-mismatch"),
     Demo("openai", "OpenAI-compatible chat", "healthy", "/lab/openai/healthy/v1/chat/completions?chunks=30&delay=0.05",
          method="POST", body=_CHAT_BODY, format="openai"),
     Demo("openai-length", "The model hits max_tokens", "truncated-by-model, token-limit",
          "/lab/openai/length/v1/chat/completions?chunks=30&delay=0.05",
-         method="POST", body=_CHAT_BODY, format="openai"),
+         method="POST", body=_CHAT_BODY, format="openai", outcome="truncated-by-model", cause="token-limit"),
     Demo("openai-error", "An error mid-stream", "upstream-error",
-         "/lab/openai/error/v1/chat/completions?chunks=30&delay=0.05", method="POST", body=_CHAT_BODY, format="openai"),
+         "/lab/openai/error/v1/chat/completions?chunks=30&delay=0.05", method="POST", body=_CHAT_BODY, format="openai",
+         outcome="upstream-error", cause="upstream-error"),
     Demo("anthropic", "Anthropic messages", "healthy", "/lab/anthropic/v1/messages?chunks=30&delay=0.05",
          method="POST", body=_ANTHROPIC_BODY, format="anthropic"),
     Demo("ndjson", "Newline-delimited JSON", "healthy", "/lab/ndjson/?chunks=30&delay=0.05"),
@@ -56,7 +68,8 @@ DEMOS: tuple[Demo, ...] = (
          "/lab/openai/healthy/v1/chat/completions?chunks=20&delay=0.05", kind="parallel", method="POST",
          body=_CHAT_BODY, format="openai"),
     Demo("compare", "Direct vs a buffering proxy", "the second lane buffered", "/lab/sse/healthy/?chunks=30&delay=0.05",
-         kind="compare", compare_path="/lab/sse/buffered/?chunks=30&delay=0.05"),
+         kind="compare", compare_path="/lab/sse/buffered/?chunks=30&delay=0.05", outcome="buffered",
+         cause="proxy-buffering"),
 )
 DEMOS_BY_SLUG = {demo.slug: demo for demo in DEMOS}
 

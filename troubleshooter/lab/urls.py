@@ -10,6 +10,7 @@ urlpatterns = [
     path("sse/idle-cut/", views.sse_idle_cut),
     path("sse/hard-cut/", views.sse_hard_cut),
     path("sse/serverless-cut/", views.sse_serverless_cut),
+    path("sse/worker-timeout/", views.sse_worker_timeout),
     path("sse/retried/", views.sse_retried),
     path("sse/object-reprs/", views.sse_object_reprs),
     path("sse/replicas/", views.sse_replicas),

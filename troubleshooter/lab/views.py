@@ -203,6 +203,13 @@ async def sse_hard_cut(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @lab_view
+async def sse_worker_timeout(request: HttpRequest) -> StreamingHttpResponse:
+    """A gunicorn sync worker killed at its --timeout, as seen from outside: `Server:
+    gunicorn`, chunks flowing until `at` seconds after the request, then the end mid-stream."""
+    return event_stream(flowing_until_cut(request), Server="gunicorn")
+
+
+@lab_view
 async def sse_serverless_cut(request: HttpRequest) -> StreamingHttpResponse:
     """A hard cut at `at` seconds, with the headers a Vercel function answers with: what a
     function stopped at its maximum duration looks like from outside."""
@@ -467,9 +474,21 @@ def _tool_call_response(call: dict[str, Any], streaming: bool) -> HttpResponseBa
     return event_stream(body())
 
 
-def _record_generation(tag: str, planned: int) -> dict[str, Any]:
+def _prompt_text(payload: dict[str, Any]) -> str:
+    """The words the model was sent, so a caller can see whose conversation reached it."""
+    parts = []
+    for message in payload.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return "\n".join(parts)[-4000:]
+
+
+def _record_generation(tag: str, planned: int, payload: dict[str, Any]) -> dict[str, Any]:
     generation = {"tag": tag, "started": time.monotonic(), "ended": None, "planned": planned, "sent": 0,
-                  "finished": "running"}
+                  "finished": "running", "prompt": _prompt_text(payload)}
     GENERATIONS.append(generation)
     return generation
 
@@ -512,7 +531,7 @@ async def openai_chat(request: HttpRequest, mode: str, settings_segment: str = "
             }
         )
     include_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
-    generation = _record_generation(tag, chunks)
+    generation = _record_generation(tag, chunks, payload)
 
     async def tokens() -> AsyncIterator[bytes]:
         await asyncio.sleep(first)
@@ -579,9 +598,6 @@ def embedding_of(text: str) -> list[float]:
 @lab_view
 async def openai_embeddings(request: HttpRequest, mode: str, settings_segment: str = "") -> JsonResponse:
     """POST .../v1/embeddings: deterministic vectors, so retrieval works against the lab."""
-    apply_path_settings(request, settings_segment)
-    # `embed_delay`: a slow retrieval step, during which a client may give up.
-    await asyncio.sleep(number(request, "embed_delay", 0, 0, 30))
     texts = _request_json(request).get("input") or []
     texts = [texts] if isinstance(texts, str) else texts
     data = [{"object": "embedding", "index": index, "embedding": embedding_of(str(text))}
@@ -653,6 +669,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "idle gap, then a cut": f"{base}sse/idle-cut/?chunks=5&gap=3",
             "hard cut at a set time": f"{base}sse/hard-cut/?at=3",
             "serverless function stopped at its limit": f"{base}sse/serverless-cut/?at=3",
+            "a gunicorn worker killed at its time limit": f"{base}sse/worker-timeout/?at=3",
             "a retried request whose two runs both stream": f"{base}sse/retried/?chunks=10&pause=1",
             "printed objects instead of text": f"{base}sse/object-reprs/",
             "HTTP 500: event loop is closed": f"{base}event-loop-closed/",

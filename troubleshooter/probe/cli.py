@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 BAR_LEVELS = " ▁▂▃▄▅▆▇█"
 TIMELINE_WIDTH = 60
 EXIT_HEALTHY, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+# The measurement is incomplete, not failed: the probe's own limit stopped it.
+EXIT_LIMIT_REACHED = 3
 
 
 class UsageError(Exception):
@@ -146,6 +148,14 @@ def execute(options: dict[str, Any], policy: OutboundPolicy, out: SupportsWrite[
     else:
         text = "\n".join(printable(line) for line in report_lines(experiment, report))
     out.write(text + "\n")
+    return exit_status(report)
+
+
+def exit_status(report: Report) -> int:
+    if report.verdict.outcome == "limit-reached" and all(
+        lane.verdict.outcome in ("healthy", "limit-reached") for lane in report.lanes
+    ):
+        return EXIT_LIMIT_REACHED
     return EXIT_PROBLEM if report.problem_found else EXIT_HEALTHY
 
 
@@ -211,8 +221,8 @@ def lane_lines(title: str, lane: Assessment) -> list[str]:
         f"{metrics.bytes} bytes in {metrics.chunk_count} reads, {metrics.event_count} events"
     )
     lines.append(
-        f"  gaps p50 {_seconds(metrics.gap_p50)}, p95 {_seconds(metrics.gap_p95)}, "
-        f"max {_seconds(metrics.gap_max)}, before the end {_seconds(metrics.gap_before_end)}"
+        f"  gaps between chunks p50 {_seconds(metrics.gap_p50)}, p95 {_seconds(metrics.gap_p95)}, "
+        f"longest {_seconds(metrics.gap_max)}; silence after the last chunk {_seconds(metrics.gap_before_end)}"
     )
     if record.ending:
         reason = f" ({record.ending.reason})" if record.ending.reason else ""

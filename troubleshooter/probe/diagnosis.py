@@ -59,6 +59,20 @@ LATE_FIRST_BYTE_SECONDS = 0.25
 # A gap this long before a cut points at an idle timeout even if it matches no
 # known constant.
 LONG_SILENCE_SECONDS = 10.0
+# So does a shorter one that breaks the stream's own rhythm: at least this long, and this
+# many times the 95th percentile of the gaps between chunks before it. Bytes flowed, then
+# nothing, then the close: an idle timer, whatever its setting.
+SILENCE_AT_LEAST_SECONDS = 1.0
+SILENCE_TIMES_RHYTHM = 8.0
+# Limits are configured in whole seconds; a cut this close to a whole number of seconds
+# after the request, while data flowed, looks configured rather than accidental.
+ROUND_CUT_TOLERANCE = 0.06
+# Servers whose own limit on a request's total time kills the worker mid-response.
+TIME_LIMITED_SERVERS = {
+    "gunicorn": "gunicorn kills a sync worker that runs past --timeout (30 s by default), mid-response",
+    "uwsgi": "uWSGI's harakiri kills a worker that runs past its limit, mid-response",
+    "waitress": "waitress closes a response that runs past its channel timeout",
+}
 
 
 @dataclass
@@ -173,7 +187,10 @@ def outcome_of(context: Context) -> str:
         return "cut-off"  # what curl, httpx and the SDKs on httpx get
     if metrics.finish_reason in LENGTH_FINISH_REASONS:
         return "truncated-by-model"
-    if context.was_cut or ending in ("limit", "cancelled"):
+    if ending == "limit":
+        # The probe's own limit stopped it: the server is not to blame for the end.
+        return "limit-reached"
+    if context.was_cut or ending == "cancelled":
         return "cut-off"
     if _is_substantial(context) and (arrived_all_at_once(record, metrics) or arrived_in_buffer_blocks(metrics)):
         return "buffered"
@@ -344,15 +361,24 @@ def rule_idle_timeout(context: Context) -> Cause | None:
     if not context.was_cut or gap is None:
         return None
     match = _closest(gap, context.timeouts.get("idle", {}))
-    evidence = [f"the connection was silent for {seconds(gap)} before it was cut ({context.ending})"]
-    if match is None and gap < LONG_SILENCE_SECONDS:
+    rhythm = metrics.gap_p95
+    breaks_rhythm = (
+        metrics.chunk_count >= 2 and gap >= SILENCE_AT_LEAST_SECONDS
+        and (rhythm is None or gap >= SILENCE_TIMES_RHYTHM * rhythm)
+    )
+    evidence = [f"the connection closed {seconds(gap)} after the last byte ({context.ending}), with no terminal event"]
+    if match is None and gap < LONG_SILENCE_SECONDS and not breaks_rhythm:
         return None
+    if breaks_rhythm and rhythm:
+        evidence.append(f"before that, chunks came at least every {seconds(rhythm)} (95th percentile): "
+                        "the stream went quiet, then was closed")
     if match:
         confidence = 0.8
         evidence.append(f"that matches {match[1]}")
     else:
-        confidence = 0.4
-        evidence.append(f"an idle timeout of about {seconds(gap)} somewhere in the path would do this")
+        confidence = 0.6 if breaks_rhythm else 0.4
+        evidence.append(f"an idle timer of about {seconds(gap)} sits between you and the app "
+                        "(a proxy's read timeout, a load balancer's idle timeout)")
     hard = _closest(metrics.duration_since_sent, context.timeouts.get("hard", {}))
     if hard and abs(metrics.duration_since_sent - gap) < 0.25 * metrics.duration_since_sent:
         # Nothing flowed before the cut, so total time and silence are the
@@ -389,12 +415,27 @@ def rule_request_timeout(context: Context) -> Cause | None:
         if flowing:
             evidence.append(f"data was still flowing: the last chunk came {seconds(gap)} before the cut")
         return Cause("request-timeout", confidence, evidence)
-    if flowing and elapsed >= 5:
-        return Cause("request-timeout", 0.35, [
-            f"the stream was cut {seconds(elapsed)} after the request was sent, while data was still flowing "
-            f"(last chunk {seconds(gap)} before the cut): a limit on total time would do this",
-        ])
-    return None
+    if not flowing:
+        return None
+    evidence = [f"the stream was cut {seconds(elapsed)} after the request was sent, while data was still flowing "
+                f"(last chunk {seconds(gap)} before the cut): a limit on total time would do this"]
+    confidence = 0.35 if elapsed >= 5 else 0.0
+    server = (record.header("Server") or "").lower()
+    said = next((why for name, why in TIME_LIMITED_SERVERS.items() if name in server), None)
+    if said:
+        confidence = max(confidence, 0.3) + 0.3
+        evidence.append(f"Server: {record.header('Server')}: {said}")
+    whole = round(elapsed)
+    if whole >= 2 and abs(elapsed - whole) <= ROUND_CUT_TOLERANCE:
+        confidence = max(confidence, 0.3) + 0.15
+        evidence.append(f"the cut came at {whole} s almost exactly: configured limits are whole seconds, "
+                        "while a crash lands anywhere")
+    if not confidence:
+        return None
+    evidence.append(
+        "run it again (--repeat 3, or 'several times' in the form): a limit cuts at the same time every run"
+    )
+    return Cause("request-timeout", _clamp(confidence), evidence)
 
 
 def rule_content_length_mismatch(context: Context) -> Cause | None:
@@ -1035,8 +1076,18 @@ def diagnose(
         causes.extend(concurrency_causes(concurrency))
     causes.sort(key=lambda cause: cause.confidence, reverse=True)
     outcome = outcome_of(context)
+    if outcome == "healthy" and any(
+        cause.id in CONTENT_CAUSES and cause.confidence >= CONTENT_ERROR_CONFIDENCE for cause in causes
+    ):
+        outcome = "content-error"
     hints = hints_for_healthy(context.metrics, parallel=concurrency is not None) if unexplained(outcome, causes) else []
     return Diagnosis(outcome=outcome, summary=summarise(outcome, context), causes=causes, hints=hints)
+
+
+# Causes whose evidence is in the content itself (a second run, printed library objects):
+# when one is well supported, a stream whose transport was fine still failed its reader.
+CONTENT_CAUSES = frozenset({"retry-duplicate-runs", "version-drift"})
+CONTENT_ERROR_CONFIDENCE = 0.6
 
 
 def unexplained(outcome: str, causes: list[Cause]) -> bool:
@@ -1066,9 +1117,14 @@ def summarise(outcome: str, context: Context) -> str:
             f"The model stopped on its length limit ('{metrics.finish_reason}') after {delivered};"
             " the transport was fine."
         )
+    if outcome == "limit-reached":
+        return (
+            f"Stopped by the probe's own {ending.limit if ending else ''} limit after {delivered}: {reason}. "
+            "The stream had not ended; what arrived until then is described."
+        )
+    if outcome == "content-error":
+        return f"The transport was fine, but the content is wrong: {delivered}, then a problem in the text itself."
     if outcome == "cut-off":
-        if ending and ending.kind == "limit":
-            return f"Stopped by the probe's own {ending.limit} limit after {delivered}: {reason}."
         if ending and ending.kind == "cancelled":
             return f"The run was cancelled after {delivered}."
         if record.facts.get("gzip_members", 0) > 1:

@@ -38,7 +38,9 @@ SEVERITY = (
     "http-error",
     "upstream-error",
     "cut-off",
+    "content-error",
     "truncated-by-model",
+    "limit-reached",
     "buffered",
     "healthy",
 )

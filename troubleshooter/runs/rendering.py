@@ -26,6 +26,7 @@ SYMPTOM_FOR_OUTCOME = {
     "buffered": "all-at-once",
     "cut-off": "stops-early",
     "truncated-by-model": "stops-early",
+    "content-error": "stops-early",
     "upstream-error": "error-page",
     "http-error": "error-page",
 }
@@ -46,8 +47,8 @@ METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
     ("gap_p50", "Gap between chunks, median", "seconds"),
     ("gap_p95", "Gap between chunks, p95", "seconds"),
     ("gap_p99", "Gap between chunks, p99", "seconds"),
-    ("gap_max", "Longest gap", "seconds"),
-    ("gap_before_end", "Silence before the end", "seconds"),
+    ("gap_max", "Longest gap between chunks", "seconds"),
+    ("gap_before_end", "Silence after the last chunk, until the end", "seconds"),
     ("max_share_in_10_ms", "Largest share of bytes within 10 ms", "share"),
     ("share_in_last_5_percent", "Share of bytes in the last 5% of the time", "share"),
     ("finish_reason", "Finish reason", "text"),
