@@ -56,13 +56,14 @@ class Scenario:
     model: str = "chunks=30;delay=0.04"  # its settings, as the lab reads them from the path
     service_delay: float = 0.0  # seconds the services a sample calls take to answer
     proxy: str = ""  # "", "buffering" (nginx defaults) or "idle" (short proxy_read_timeout)
-    drive: str = "single"  # single | parallel | disconnect | leave-early | turns
+    drive: str = "single"  # single | parallel | disconnect | turns | two-visitors
     broken_causes: tuple[str, ...] = ()  # any of these among the top causes shows the failure
     fixed_outcomes: tuple[str, ...] = ("healthy",)
     # diagnosis | truncation | error-reported | version-drift | hard-error | cut-off | serialised
     judge: str = "diagnosis"
     warmups: int = 0  # requests before the one probed: some failures appear only on the second
     not_reproducible: str = ""
+    turns: int = 0  # for drive "turns": how many turns of one conversation
     extra_modes: tuple[str, ...] = ()  # more model behaviours the same pair must survive
     env: tuple[tuple[str, str], ...] = ()
 
@@ -85,24 +86,28 @@ SCENARIOS: dict[str, Scenario] = {
     "event-loop-misuse": Scenario(warmups=1, judge="hard-error"),
     # Enough tokens to fill a bounded queue or reach a metrics call every 50 tokens.
     "callback-exception": Scenario(model="chunks=1100;delay=0.001", judge="cut-off"),
-    # Every KiB of prompt delays the first token by 0.5 s, as a long context does.
-    "state-growth": Scenario(model="chunks=100;delay=0.002;per_kb=0.5", drive="turns", warmups=1),
+    # Long answers (about 9 KB each) and 0.05 s more to the first token per KiB of prompt, as a
+    # long context costs: the fixes' budgets (3000-6000 tokens, 20 messages) fill within 10 turns.
+    "state-growth": Scenario(model="chunks=1500;delay=0.0005;per_kb=0.05", drive="turns", turns=7, warmups=1),
     "version-drift": Scenario(judge="version-drift", broken_causes=("version-drift",)),
     "token-limit": Scenario(mode="length", model="chunks=400;delay=0.002", judge="truncation"),
     "upstream-error": Scenario(mode="error", judge="error-reported", extra_modes=("drop",)),
-    "shared-client-race": Scenario(
-        mode="tool", model="chunks=30;delay=0.03", service_delay=0.3, drive="parallel",
-        broken_causes=("shared-client-race",),
-    ),
+    # A client, agent or memory shared by every request carries one visitor's words into
+    # another's model call: the lab records what each call was sent.
+    "shared-client-race": Scenario(model="chunks=20;delay=0.01", drive="two-visitors"),
 }
 
 # Where one framework's sample shows the cause differently from the others.
 OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
+    ("version-drift", "langgraph"): {"not_reproducible": (
+        "the broken code fails only where langgraph 1.0.x is installed (astream's version=\"v2\" "
+        "is ignored there); on the release installed here it streams like the fixed one"
+    )},
     # The AutoGen agents call a tool (the slow or blocking part) before they answer.
     ("blocking-event-loop", "autogen"): {"mode": "tool"},
     ("idle-timeout", "autogen"): {"mode": "tool"},
-    # The LlamaIndex claim is about a client that leaves during retrieval, before any token.
-    ("client-disconnect", "llamaindex"): {"model": "chunks=80;delay=0.1;embed_delay=1.5", "drive": "leave-early"},
+    # AutoGen's fix keeps 20 messages whatever their size: short answers, more turns.
+    ("state-growth", "autogen"): {"model": "chunks=200;delay=0.002;per_kb=0.3", "turns": 12},
 }
 
 
@@ -173,10 +178,12 @@ class Route:
     method: str
     path: str
 
-    def spec(self, base: str) -> ProbeSpec:
+    def spec(self, base: str, question: str = QUESTION, session: str = "s1") -> ProbeSpec:
         if self.method == "POST":
-            return ProbeSpec(url=f"{base}{self.path}", method="POST", json_body=POST_BODY)
-        return ProbeSpec(url=f"{base}{self.path}?q={QUESTION.replace(' ', '+')}")
+            body = {**POST_BODY, "message": question, "question": question, "session_id": session,
+                    "thread_id": session, "customer_id": session}
+            return ProbeSpec(url=f"{base}{self.path.replace('/s1/', f'/{session}/')}", method="POST", json_body=body)
+        return ProbeSpec(url=f"{base}{self.path.replace('/s1/', f'/{session}/')}?q={question.replace(' ', '+')}")
 
 
 def route_of(source: str) -> Route:
@@ -229,7 +236,7 @@ async def wait_for_port(server: Server, seconds: float) -> None:
 
 @contextlib.asynccontextmanager
 async def serve(argv: Sequence[str], env: dict[str, str], cwd: Path, log: Path, port: int,
-                start_seconds: float = 60) -> AsyncIterator[Server]:
+                start_seconds: float = 120) -> AsyncIterator[Server]:
     with log.open("wb") as output:
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
     server = Server(process, port, log)
@@ -298,6 +305,18 @@ PROXY_SETTINGS = {
         f"            proxy_read_timeout {PROXY_READ_TIMEOUT:g}s;"
     ),
 }
+
+
+def nginx_check_config(snippet: str, prefix: Path) -> Path:
+    """A whole nginx.conf around a conf.d snippet (upstreams and servers at http level), for
+    `nginx -t`: the guides show the part people paste, this adds the rest."""
+    conf = prefix / "nginx.conf"
+    body = "\n".join("    " + line for line in snippet.splitlines())
+    conf.write_text(
+        f"pid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\nevents {{}}\nhttp {{\n"
+        f"    client_body_temp_path {prefix}/body;\n    proxy_temp_path {prefix}/proxy;\n{body}\n}}\n"
+    )
+    return conf
 
 
 def nginx_binary() -> str | None:
@@ -398,7 +417,16 @@ def judge_diagnosis(report: Report, side: str, scenario: Scenario) -> SideResult
     if side == "fixed":
         return SideResult(verdict, report.verdict.outcome in scenario.fixed_outcomes, figures_of(report))
     top = {cause.id for cause in report.verdict.causes[:3]}
-    return SideResult(verdict, bool(top & set(scenario.broken_causes)), figures_of(report))
+    return SideResult(verdict, bool(top & set(scenario.broken_causes)) or proxy_timed_out(report, scenario),
+                      figures_of(report))
+
+
+def proxy_timed_out(report: Report, scenario: Scenario) -> bool:
+    """An idle timeout that fires before the app has sent its headers is the proxy's 504,
+    at the timeout: the same failure, seen before the stream began."""
+    metrics = report.leading.metrics
+    return (scenario.proxy == "idle" and report.verdict.outcome == "http-error"
+            and abs(metrics.duration - PROXY_READ_TIMEOUT) < 1.0)
 
 
 def judge_truncation(report: Report, side: str, answer_tokens: int) -> SideResult:
@@ -454,34 +482,21 @@ def judge_serialised(report: Report, side: str, scenario: Scenario) -> SideResul
     return SideResult(verdict, report.verdict.outcome == "healthy" and not serial, figures)
 
 
-async def drive_disconnect(base: str, route: Route, lab_base: str, tag: str, side: str,
-                           leave_early: bool = False) -> SideResult:
-    """Read a few events (or, leaving early, none: the client gives up after 0.5 s), leave, and
-    ask the lab whether the model kept generating: the fixed app must cancel its model request
-    within a second of the client leaving, or never make it; the broken one lets it run on."""
+async def drive_disconnect(base: str, route: Route, lab_base: str, tag: str, side: str) -> SideResult:
+    """Read a few events, leave, and ask the lab whether the model kept generating: the fixed
+    app must cancel its model request within a second of the client leaving; the broken one
+    lets it run on."""
     spec = route.spec(base)
     seen = 0
-
-    async def read_some() -> None:
-        nonlocal seen
+    async with httpx.AsyncClient(timeout=30) as client:
         async with client.stream(spec.method, spec.url, json=spec.json_body) as response:
             async for line in response.aiter_lines():
                 seen += line.startswith("data:")
                 if seen >= 5:
                     break
-
-    async with httpx.AsyncClient(timeout=30) as client:
-        if leave_early:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(read_some(), 0.5)
-        else:
-            await read_some()
         left = time.monotonic()
-        await asyncio.sleep(3.0 if leave_early else 2.0)
+        await asyncio.sleep(2.0)
         generations = (await client.get(f"{lab_base}/lab/openai/generations/", params={"tag": tag})).json()
-    if leave_early and not generations["generations"]:
-        return SideResult("model never called: the client left during retrieval", side == "fixed",
-                          {"events_read": seen})
     if not generations["generations"]:
         return SideResult("no model request reached the lab", False)
     generation = generations["generations"][-1]
@@ -502,7 +517,29 @@ async def drive_disconnect(base: str, route: Route, lab_base: str, tag: str, sid
     return SideResult(verdict, stopped if side == "fixed" else not stopped, figures)
 
 
-async def drive_turns(base: str, route: Route, turns: int = 8) -> tuple[list[float], Report | None]:
+FIRST_VISITOR = "What does invoice INV-7731 cover?"
+SECOND_VISITOR = "How do I reset my password?"
+
+
+async def drive_two_visitors(base: str, route: Route, lab_base: str, tag: str, side: str) -> SideResult:
+    """Two visitors, one after the other, each in a session of their own: the second one's
+    model call must not carry the first one's words."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        for session, question in (("s1", FIRST_VISITOR), ("s2", SECOND_VISITOR)):
+            spec = route.spec(base, question, session)
+            await client.request(spec.method, spec.url, json=spec.json_body)
+        generations = (await client.get(f"{lab_base}/lab/openai/generations/", params={"tag": tag})).json()
+    second = [g for g in generations["generations"] if SECOND_VISITOR in g["prompt"]]
+    if not second:
+        return SideResult("the second visitor's question never reached the model", False)
+    leaked = FIRST_VISITOR in second[-1]["prompt"]
+    verdict = ("the second visitor's model call carried the first visitor's question" if leaked
+               else "each visitor's model call carried only their own conversation")
+    figures = {"model_calls": len(generations["generations"])}
+    return SideResult(verdict, leaked if side == "broken" else not leaked, figures)
+
+
+async def drive_turns(base: str, route: Route, turns: int) -> tuple[list[float], Report | None]:
     """The same session, turn after turn: time to the first content event of each."""
     firsts: list[float] = []
     last: Report | None = None
@@ -521,7 +558,7 @@ def judge_turns(firsts: list[float], report: Report | None, side: str) -> SideRe
                f"{late_growth:+.2f} s over the last two turns")
     figures = {"first_content_per_turn": firsts, **(figures_of(report) if report else {})}
     healthy = report is not None and report.verdict.outcome == "healthy"
-    still_growing = late_growth > 0.2
+    still_growing = late_growth > 0.4  # two turns of 9 KB add 0.9 s; noise stays well under 0.4 s
     return SideResult(verdict, still_growing if side == "broken" else healthy and not still_growing, figures)
 
 
@@ -533,15 +570,18 @@ async def prove_side(pair: Pair, side: str, scenario: Scenario, mode: str, lab_b
         target = app
         if scenario.proxy:
             target = await stack.enter_async_context(nginx_in_front(scenario.proxy, app, workdir))
-        if scenario.drive in ("disconnect", "leave-early"):
+        if scenario.drive == "disconnect":
             tag = f"{pair.cause}.{pair.framework}.{side}.{mode}"
-            return await drive_disconnect(target.base, route, lab_base, tag, side, scenario.drive == "leave-early")
+            return await drive_disconnect(target.base, route, lab_base, tag, side)
         # Warm-ups go to the app itself: the first request pays for lazy imports, which a
         # short proxy timeout would otherwise count as silence.
         for _ in range(scenario.warmups):
             await warm_up(app.base, route)
+        if scenario.drive == "two-visitors":
+            return await drive_two_visitors(app.base, route, lab_base, f"{pair.cause}.{pair.framework}.{side}.{mode}",
+                                            side)
         if scenario.drive == "turns":
-            return judge_turns(*(await drive_turns(target.base, route)), side)
+            return judge_turns(*(await drive_turns(target.base, route, scenario.turns)), side)
         timeouts = (PROXY_READ_TIMEOUT,) if scenario.proxy == "idle" else ()
         report = await probe(target.base, route, scenario.drive, timeouts)
         if scenario.judge == "truncation":
@@ -570,6 +610,19 @@ def scenario_for(pair: Pair) -> Scenario:
 
 
 async def prove_pair(pair: Pair, lab_base: str, workdir: Path) -> PairResult:
+    """One retry for a failed pair: the judgements are timings (a second, two seconds), and a
+    machine busy with other work can miss one. A retried proof says so in its reason."""
+    first = await prove_pair_once(pair, lab_base, workdir)
+    if first.status != "failed":
+        return first
+    second = await prove_pair_once(pair, lab_base, workdir)
+    second.seconds = round(first.seconds + second.seconds, 1)
+    if second.status == "proven":
+        second.reason = f"proven on a second attempt; the first measured broken: {first.broken}; fixed: {first.fixed}"
+    return second
+
+
+async def prove_pair_once(pair: Pair, lab_base: str, workdir: Path) -> PairResult:
     started = time.monotonic()
     scenario = scenario_for(pair)
     if scenario.not_reproducible:

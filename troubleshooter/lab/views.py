@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import itertools
 import json
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
@@ -111,6 +112,13 @@ def chunk_params(request: HttpRequest) -> tuple[int, float]:
     return int(number(request, "chunks", 20, 1, 200_000)), number(request, "delay", 0.05, 0, 5)
 
 
+def token_pace(request: HttpRequest, delay: float) -> Callable[[], float]:
+    """The wait before each next chunk: `delay`, varied by up to the `jitter` share either
+    way, as a model's tokens vary, so that repeated runs do not arrive in lockstep."""
+    jitter = number(request, "jitter", 0, 0, 0.9)
+    return lambda: delay * random.uniform(1 - jitter, 1 + jitter)  # noqa: S311 (pacing, not secrets)
+
+
 # --- SSE ----------------------------------------------------------------------------------
 
 
@@ -182,15 +190,17 @@ def flowing_until_cut(request: HttpRequest) -> AsyncIterator[bytes]:
     """Chunks every `delay` seconds until `at` seconds after the request, then the end."""
     _chunks, delay = chunk_params(request)
     cut_at = number(request, "at", 2, 0.1, 600)
-    delay = max(delay, 0.01)
+    pace = token_pace(request, max(delay, 0.01))
 
     async def body() -> AsyncIterator[bytes]:
         deadline = time.monotonic() + cut_at
         index = 0
-        while time.monotonic() + delay < deadline:
+        wait = pace()
+        while time.monotonic() + wait < deadline:
             yield openai_chunk(index, word(index))
             index += 1
-            await asyncio.sleep(delay)
+            await asyncio.sleep(wait)
+            wait = pace()
         await asyncio.sleep(max(0.0, deadline - time.monotonic()))
 
     return body()
@@ -344,13 +354,15 @@ async def sse_odd_bytes(request: HttpRequest) -> HttpResponseBase:
 
 @lab_view
 async def sse_no_terminal(request: HttpRequest) -> StreamingHttpResponse:
-    """OpenAI-style chunks that end cleanly but without finish_reason or [DONE]."""
+    """OpenAI-style chunks that end cleanly but without finish_reason or [DONE]: always after
+    the same `chunks`, as when a handler raises on one piece of the content."""
     chunks, delay = chunk_params(request)
+    pace = token_pace(request, delay)
 
     async def body() -> AsyncIterator[bytes]:
         for index in range(chunks):
             yield openai_chunk(index, word(index))
-            await asyncio.sleep(delay)
+            await asyncio.sleep(pace())
 
     return event_stream(body())
 

@@ -1,10 +1,10 @@
-"""Answer questions about the handbook as a server-sent event stream."""
+"""Chat about the handbook as a server-sent event stream, remembering the conversation."""
 import json
 import logging
 import os
 from functools import lru_cache
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from llama_index.core import Settings, StorageContext, load_index_from_storage
 from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.llms.openai import OpenAI
@@ -19,10 +19,10 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 @lru_cache(maxsize=1)
-def get_index():
-    """Load the index that the ingestion job persisted."""
+def chat_engine():
+    """A context chat engine over the index that the ingestion job persisted."""
     storage = StorageContext.from_defaults(persist_dir="./storage")
-    return load_index_from_storage(storage)
+    return load_index_from_storage(storage).as_chat_engine(chat_mode="context")
 
 
 def sse(event: str, data: dict) -> str:
@@ -30,14 +30,13 @@ def sse(event: str, data: dict) -> str:
 
 
 @app.get("/ask")
-async def ask(q: str, request: Request):
-    engine = get_index().as_query_engine(streaming=True)
-    response = await engine.aquery(q)
+async def ask(q: str):
+    response = await chat_engine().astream_chat(q)
 
     async def events():
-        # A browser that gives up (a fetch abort, a closed tab) leaves no
-        # trace here: the model is called even if the client left during
-        # retrieval, and a stream cut mid-answer is not logged.
+        # astream_chat() started a task of its own that reads the model's stream into the
+        # chat history. When the browser gives up, the server stops this generator, but
+        # not that task: the model goes on generating to the last token, for nobody.
         async for token in response.async_response_gen():
             yield sse("token", {"text": token})
         yield sse("done", {})

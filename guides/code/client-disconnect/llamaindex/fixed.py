@@ -1,16 +1,15 @@
-"""Answer questions about the handbook as a server-sent event stream."""
+"""Chat about the handbook as a server-sent event stream, remembering the conversation."""
 import asyncio
 import json
 import logging
 import os
-import time
 from functools import lru_cache
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from llama_index.core import Settings, StorageContext, load_index_from_storage
 from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.llms.openai import OpenAI
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import StreamingResponse
 
 Settings.llm = OpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), api_base=os.environ.get("OPENAI_BASE_URL"))
 # Indexes embed the question with OpenAI: the same endpoint as the model.
@@ -21,10 +20,10 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 @lru_cache(maxsize=1)
-def get_index():
-    """Load the index that the ingestion job persisted."""
+def chat_engine():
+    """A context chat engine over the index that the ingestion job persisted."""
     storage = StorageContext.from_defaults(persist_dir="./storage")
-    return load_index_from_storage(storage)
+    return load_index_from_storage(storage).as_chat_engine(chat_mode="context")
 
 
 def sse(event: str, data: dict) -> str:
@@ -32,27 +31,38 @@ def sse(event: str, data: dict) -> str:
 
 
 @app.get("/ask")
-async def ask(q: str, request: Request):
-    engine = get_index().as_query_engine(streaming=True)
-    response = await engine.aquery(q)
-    # aquery() has only retrieved so far; the model is called on the first read.
-    if await request.is_disconnected():
-        log.info("client left during retrieval; model not called")
-        return Response(status_code=204)
+async def ask(q: str):
+    response = await chat_engine().astream_chat(q)
+    # astream_chat() reads the model's stream in a task of its own, which writes the answer
+    # to the chat history; async_response_gen(), once stopped, waits for that task to end.
+    writer = response.awrite_response_to_history_task
 
     async def events():
-        started, sent = time.monotonic(), 0
+        tokens: asyncio.Queue = asyncio.Queue()
+
+        async def read_answer() -> None:
+            try:
+                async for token in response.async_response_gen():
+                    tokens.put_nowait(token)
+            finally:
+                tokens.put_nowait(None)
+
+        # Read in a task of our own, so that when Starlette cancels this generator (the
+        # client left) the cancellation lands here, not in async_response_gen()'s wait.
+        reader = asyncio.create_task(read_answer())
+        sent = 0
         try:
-            async for token in response.async_response_gen():
+            while (token := await tokens.get()) is not None:
                 yield sse("token", {"text": token})
                 sent += 1
-        except asyncio.CancelledError:
-            # Starlette cancels the stream when it sees the client go. Log it
-            # and let it propagate: passing through LlamaIndex it closes the
-            # provider stream, so the model stops generating for nobody.
-            log.info("client left after %d tokens, %.1fs", sent, time.monotonic() - started)
-            raise
-        yield sse("done", {})
+            await reader  # re-raises a failure of the model call
+            yield sse("done", {})
+        finally:
+            if writer is not None and not writer.done():
+                # Cancelling the writer closes the provider stream: the model stops.
+                log.info("client left after %d tokens; stopping the model", sent)
+                writer.cancel()
+            reader.cancel()
 
     return StreamingResponse(
         events(), media_type="text/event-stream", headers=STREAM_HEADERS
