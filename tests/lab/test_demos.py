@@ -30,6 +30,8 @@ def command_line(demo: Demo, origin: str) -> list[str]:
         args += ["--compare", fields["compare_url"]]
     if demo.kind == "parallel":
         args += ["--concurrency", str(demo.concurrency)]
+    if demo.kind == "repeat":
+        args += ["--repeat", str(demo.concurrency)]
     return args
 
 

@@ -232,6 +232,8 @@ def test_secret_headers_never_reach_the_output(lab):
         (["http://127.0.0.1/", "-H", "no colon here"], "a header must look like"),
         (["http://127.0.0.1/", "--timeout", "0"], "--timeout must be between"),
         (["http://127.0.0.1/", "--compare", "http://127.0.0.1/", "--concurrency", "2"], "choose one of"),
+        (["http://127.0.0.1/", "--repeat", "3", "--concurrency", "2"], "choose one of"),
+        (["http://127.0.0.1/", "--repeat", "11"], "repeats must be between 2 and 10"),
     ],
 )
 def test_bad_usage_exits_2_with_a_clear_message(args, message):
@@ -256,3 +258,13 @@ def test_a_stream_longer_than_the_probes_own_time_limit_is_limit_reached_and_exi
     assert result["outcome"] == "limit-reached" and result["problem_found"] is True
     assert "probe's own" in result["summary"] and result["metrics"]["content_event_count"] > 5
     assert not any(cause["id"] in ("idle-timeout", "request-timeout", "callback-exception") for cause in result["causes"])
+
+
+def test_repeated_runs_print_where_each_was_cut_and_the_cause_that_follows(lab):
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("probe", f"{lab}/sse/hard-cut/?at=1.5&delay=0.05&jitter=0.5", "--repeat", "2", stdout=out)
+    text = out.getvalue()
+    assert text.startswith("The same request several times of ")
+    assert "where each run was cut:" in text and "  - run 2: cut 1.5 s after the request was sent" in text
+    assert "request-timeout" in text

@@ -64,6 +64,12 @@ DEMOS: tuple[Demo, ...] = (
     Demo("ndjson", "Newline-delimited JSON", "healthy", "/lab/ndjson/?chunks=30&delay=0.05"),
     Demo("websocket", "A WebSocket stream", "healthy", "/lab/ws/?chunks=30&delay=0.05", format="websocket",
          scheme="ws"),
+    Demo("repeat-limit", "Three runs cut at the same moment", "cut-off, request-timeout, each run at 2 s",
+         "/lab/sse/hard-cut/?at=2&delay=0.08&jitter=0.5", kind="repeat", concurrency=3, outcome="cut-off",
+         cause="request-timeout"),
+    Demo("repeat-content", "Three runs cut after the same text", "cut-off, callback-exception, after 15 chunks each",
+         "/lab/sse/no-terminal/?chunks=15&delay=0.08&jitter=0.5", kind="repeat", concurrency=3, outcome="cut-off",
+         cause="callback-exception"),
     Demo("parallel", "Five streams at once", "healthy, in parallel",
          "/lab/openai/healthy/v1/chat/completions?chunks=20&delay=0.05", kind="parallel", method="POST",
          body=_CHAT_BODY, format="openai"),
@@ -86,4 +92,5 @@ def demo_initial(demo: Demo, origin: str) -> dict[str, Any]:
         "body_kind": "json",
         "compare_url": origin + demo.compare_path if demo.compare_path else "",
         "concurrency": demo.concurrency,
+        "repeats": demo.concurrency if demo.kind == "repeat" else 3,
     }

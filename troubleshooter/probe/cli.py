@@ -24,6 +24,7 @@ from .formats import FORMATS
 from .parallel import MAX_PARALLEL
 from .policy import OutboundPolicy
 from .record import Record
+from .repeats import MAX_REPEATS
 from .spec import MEBIBYTE, HeaderSpec, Limits, ProbeSpec, spec_problems
 
 if TYPE_CHECKING:
@@ -57,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--concurrency", type=int, default=1, help=f"parallel streams, 1 to {MAX_PARALLEL}")
     parser.add_argument("--compare", metavar="URL", help="the same request to a second address")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help=f"send the same request N times, one after another (2 to {MAX_REPEATS}), "
+                             "and compare where each run is cut")
     parser.add_argument("--via-langchain", action="store_true",
                         help="URL is an OpenAI-compatible base URL; also stream through ChatOpenAI")
     parser.add_argument("--model", default="gpt-4o-mini", help="model name for --via-langchain")
@@ -91,10 +95,11 @@ def experiment_from(options: dict[str, Any]) -> Experiment:
             ("compare", bool(options["compare"])),
             ("parallel", options["concurrency"] > 1),
             ("langchain", options["via_langchain"]),
+            ("repeat", options["repeat"] != 1),
         ) if asked
     ]
     if len(chosen) > 1:
-        raise UsageError("choose one of --compare, --concurrency and --via-langchain")
+        raise UsageError("choose one of --compare, --concurrency, --repeat and --via-langchain")
     spec = _spec(options)
     experiment = Experiment(
         kind=KINDS[chosen[0] if chosen else "single"],
@@ -104,7 +109,7 @@ def experiment_from(options: dict[str, Any]) -> Experiment:
             headers_seconds=min(30.0, options["timeout"]),
             max_bytes=int(options["max_mib"] * MEBIBYTE),
         ),
-        concurrency=options["concurrency"],
+        concurrency=options["repeat"] if chosen == ["repeat"] else options["concurrency"],
         compare_url=options["compare"] or "",
         model=options["model"],
         prompt=options["prompt"],
@@ -246,9 +251,12 @@ def report_lines(experiment: Experiment, report: Report) -> list[str]:
     """The report as a person reads it in a terminal: the verdict first, then each lane."""
     verdict = report.verdict
     lines = [f"{experiment.kind.title} of {experiment.spec.url}: {verdict.outcome}: {verdict.summary}"]
-    if report.conclusion.overlap is not None:
+    if experiment.kind.group_verdict:
         lines.extend(verdict_lines(verdict))
         lines.extend(_compact_lane_line(lane) for lane in report.lanes)
+        if report.conclusion.differences:
+            lines.append("where each run was cut:")
+            lines.extend(f"  - {difference}" for difference in report.conclusion.differences)
         return lines
     for lane in report.lanes:
         # Every lane with its own causes: the experiment's verdict is one lane's verdict.

@@ -27,6 +27,7 @@ from .metrics import OverlapAnalysis, analyse_overlap
 from .parallel import MAX_PARALLEL, diagnose_group, never_started, run_parallel, was_cancelled
 from .policy import OutboundPolicy
 from .record import Record
+from .repeats import MAX_REPEATS, diagnose_repeats
 from .report import report_json
 from .spec import Limits, ProbeSpec, spec_problems
 
@@ -38,7 +39,7 @@ class Experiment:
     kind: ExperimentKind
     spec: ProbeSpec
     limits: Limits = Limits()
-    concurrency: int = 1  # streams at once, for "parallel"
+    concurrency: int = 1  # streams at once, for "parallel"; runs one after another, for "repeat"
     compare_url: str = ""  # the second address, for "compare"
     model: str = ""  # for "langchain"; the spec's URL is then the base URL
     prompt: str = ""
@@ -102,6 +103,8 @@ class ExperimentKind:
     settings: ClassVar[tuple[str, ...]] = ()
     # Causes this kind shows better than a single stream does, for "measure it" links.
     shows_best: ClassVar[frozenset[str]] = frozenset()
+    # Its verdict weighs all lanes together (rather than being one lane's own verdict).
+    group_verdict: ClassVar[bool] = False
 
     def lane_labels(self, concurrency: int = 1) -> list[str]:
         """The lanes in the order they are drawn; live events name these as their stream."""
@@ -136,6 +139,7 @@ class Parallel(ExperimentKind):
     title = "Several streams in parallel"
     settings = ("concurrency",)
     shows_best = frozenset({"worker-saturation", "blocking-event-loop", "shared-client-race", "multi-worker-routing"})
+    group_verdict = True
     BASELINE = "alone"
 
     def lane_labels(self, concurrency: int = 1) -> list[str]:
@@ -226,7 +230,41 @@ class LangChain(_Paired):
         return [raw, through]
 
 
-KINDS: dict[str, ExperimentKind] = {kind.id: kind for kind in (Single(), Parallel(), Compare(), LangChain())}
+class Repeat(ExperimentKind):
+    """The same request several times, one after another: where each run is cut tells a
+    limit on total time from a fault in the content or one that strikes at random."""
+
+    id = "repeat"
+    title = "The same request several times"
+    settings = ("repeats",)
+    shows_best = frozenset({"request-timeout", "callback-exception"})
+    group_verdict = True
+
+    def lane_labels(self, concurrency: int = 1) -> list[str]:
+        return [f"run {index + 1}" for index in range(concurrency)]
+
+    def problems(self, experiment: Experiment) -> list[str]:
+        if not 2 <= experiment.concurrency <= MAX_REPEATS:
+            return [f"repeats must be between 2 and {MAX_REPEATS}"]
+        return []
+
+    async def run(self, experiment: Experiment, policy: OutboundPolicy, on_event: OnEvent | None) -> list[Record]:
+        records: list[Record] = []
+        for label in self.lane_labels(experiment.concurrency):
+            if records and was_cancelled(records[-1]):
+                records.append(never_started(experiment.spec))
+                continue
+            records.append(await run_probe(experiment.spec, experiment.limits, on_event, policy=policy, lane=label))
+        return records
+
+    def conclude(self, lanes: list[Assessment]) -> Conclusion:
+        verdict, leading, cuts = diagnose_repeats(lanes)
+        return Conclusion(verdict, leading, differences=cuts)
+
+
+KINDS: dict[str, ExperimentKind] = {
+    kind.id: kind for kind in (Single(), Parallel(), Compare(), LangChain(), Repeat())
+}
 
 
 def kind_named(kind_id: str) -> ExperimentKind:

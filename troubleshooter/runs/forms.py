@@ -16,6 +16,7 @@ from django.conf import settings
 from troubleshooter.probe import FORMATS, KINDS, Experiment, HeaderSpec, Limits, ProbeSpec, spec_problems
 from troubleshooter.probe.parallel import MAX_PARALLEL
 from troubleshooter.probe.record import SECRET_PLACEHOLDER, is_secret_header_name, redact_url
+from troubleshooter.probe.repeats import MAX_REPEATS
 from troubleshooter.probe.spec import (
     MAX_HEADER_NAME_CHARS,
     MAX_HEADER_VALUE_CHARS,
@@ -154,6 +155,11 @@ class RunForm(forms.Form):
         help_text="The same request this many times at once, after one alone as a baseline. "
                   "Shows streams that queue behind each other.",
     )
+    repeats = forms.IntegerField(
+        min_value=2, max_value=MAX_REPEATS, initial=3, label="How many times",
+        help_text="The same request this many times, one after another. A limit on total time cuts every run "
+                  "at the same moment; a fault in the content cuts after the same text; a random fault anywhere.",
+    )
     compare_url = forms.CharField(
         required=False, max_length=2048, label="The same endpoint through the proxy",
         widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
@@ -225,7 +231,7 @@ class RunForm(forms.Form):
             spec=spec,
             limits=Limits(total_seconds=cleaned["total_seconds"], headers_seconds=min(30.0, cleaned["total_seconds"]),
                           **WEB_LIMITS),
-            concurrency=cleaned.get("concurrency") or 1,
+            concurrency=self._lane_count(cleaned),
             compare_url=cleaned.get("compare_url") or "",
             model=(cleaned.get("model") or "").strip(),
             prompt=(cleaned.get("prompt") or "").strip() or "Hello",
@@ -287,6 +293,13 @@ class RunForm(forms.Form):
     def secret_values_dropped(self) -> bool:
         return self.header_formset.secret_values_dropped
 
+    @staticmethod
+    def _lane_count(cleaned: Mapping[str, Any]) -> int:
+        """Streams at once for a parallel experiment, runs in turn for a repeated one."""
+        if cleaned.get("kind") == "repeat":
+            return int(cleaned.get("repeats") or 3)
+        return int(cleaned.get("concurrency") or 1)
+
     def plan(self) -> dict[str, Any]:
         """What is stored with the run: everything needed to show it and run it again,
         except secret values."""
@@ -304,7 +317,8 @@ class RunForm(forms.Form):
                 for h in self.experiment.spec.headers
             ],
             "total_seconds": cleaned["total_seconds"],
-            "concurrency": cleaned.get("concurrency") or 1,
+            "concurrency": self._lane_count(cleaned),
+            "repeats": cleaned.get("repeats") or 3,
             "compare_url": redact_url(cleaned.get("compare_url") or ""),
             "model": cleaned.get("model") or "",
             "prompt": cleaned.get("prompt") or "",
