@@ -469,14 +469,17 @@ def judge_outcomes(report: Report, side: str, broken_outcomes: tuple[str, ...]) 
 
 
 def judge_serialised(report: Report, side: str, scenario: Scenario) -> SideResult:
-    """A blocked event loop makes parallel streams wait for one another: their first bytes
-    come in steps (or one after another) instead of together."""
-    overlap = report.conclusion.overlap
-    steps = len(overlap.first_byte_steps) if overlap else 0
-    serial = bool(overlap and (overlap.ran_serially or steps > 1))
+    """A blocked event loop makes parallel streams wait for one another: their first content
+    arrives in steps, one blocking call apart, instead of together. (First bytes may still
+    come together: the headers go out before the handler blocks.)"""
+    firsts = [lane.metrics.time_to_first_content for lane in report.lanes[1:]]
+    known = [first for first in firsts if first is not None]
+    spread = max(known) - min(known) if len(known) > 1 else 0.0
+    steps = len(report.conclusion.overlap.first_byte_steps) if report.conclusion.overlap else 0
+    serial = spread > scenario.service_delay * 0.8 or steps > 1
     named = {cause.id for cause in report.verdict.causes[:3]} & set(scenario.broken_causes)
-    verdict = f"{summary_of(report)}; first bytes of 3 parallel streams in {steps} step{'s' if steps != 1 else ''}"
-    figures = {**figures_of(report), "first_byte_steps": overlap.first_byte_steps if overlap else []}
+    verdict = f"{summary_of(report)}; first content of 3 parallel streams spread over {spread:.2f} s"
+    figures = {**figures_of(report), "first_content_parallel": [round(f, 3) for f in known]}
     if side == "broken":
         return SideResult(verdict, serial or bool(named), figures)
     return SideResult(verdict, report.verdict.outcome == "healthy" and not serial, figures)
