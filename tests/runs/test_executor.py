@@ -295,3 +295,12 @@ def test_a_gzip_bomb_of_zero_bytes_ends_at_the_byte_limit_with_its_verdict_and_b
     stored = "".join(e.get("text", "") for e in stored_events(run))
     assert stored and set(stored) == {"\u2400"}  # every NUL kept, shown as the symbol for NUL
     assert peak < 120 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_a_finished_run_remembers_which_lane_its_outcome_is_about():
+    run = new_run("compare")
+    report = {"outcome": "buffered", "leading_lane": "through the proxy", "lanes": [{"label": "direct"},
+                                                                                    {"label": "through the proxy"}]}
+    asyncio.run(executor.finish_run(run.pk, "finished", report))
+    run.refresh_from_db()
+    assert (run.outcome, run.outcome_lane) == ("buffered", "through the proxy")

@@ -165,3 +165,13 @@ def test_a_troubleshooter_leaf_links_to_a_prefilled_experiment(client):
     form = client.get(link).context["form"]
     assert form.initial["framework"] == "langchain"
     assert form.initial["walk"].startswith("framework=langchain&symptom=all-at-once")
+
+
+def test_the_history_shows_both_addresses_of_a_comparison_and_which_one_the_verdict_is_about(client):
+    plan = {"kind": "compare", "url": "http://127.0.0.1:9/direct", "compare_url": "http://127.0.0.1:9/proxied"}
+    Run.objects.create(kind="compare", url=plan["url"], plan=plan, client="t", state="finished", outcome="buffered",
+                       outcome_lane="through the proxy")
+    listed = client.get("/runs/").content.decode()
+    assert '<td data-label="Experiment">Direct vs through a proxy</td>' in listed
+    assert "/direct" in listed and "/proxied" in listed
+    assert re.search(r"buffered</span>\s*<span class=\"lane-name\">through the proxy</span>", listed)

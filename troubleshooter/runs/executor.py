@@ -259,6 +259,7 @@ def finish_run(run_id: uuid.UUID, state: str, report: dict[str, Any] | None) -> 
         finished=timezone.now(),
         heartbeat=timezone.now(),
         outcome=(report or {}).get("outcome", ""),
+        outcome_lane=(report or {}).get("leading_lane", "") if len((report or {}).get("lanes", [])) > 1 else "",
         report=without_reads(report) if report is not None else None,
     )
 

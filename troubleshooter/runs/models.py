@@ -61,6 +61,8 @@ class Run(models.Model):
     share_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
     last_seq = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=32, blank=True)
+    # Which lane the outcome is from, when there are several ("through the proxy").
+    outcome_lane = models.CharField(max_length=64, blank=True)
     report = models.JSONField(null=True, blank=True)
 
     class Meta:

@@ -24,8 +24,9 @@ from troubleshooter.lab.demos import DEMOS, DEMOS_BY_SLUG, demo_initial
 from troubleshooter.pages import HtmxHttpRequest
 from troubleshooter.probe import KINDS
 from troubleshooter.probe.events import LiveEvent
+from troubleshooter.probe.record import SECRET_PLACEHOLDER
 
-from . import access, executor, rendering
+from . import access, commands, executor, rendering
 from .forms import (
     DEFAULT_HEADER_ROWS,
     HEADER_PREFIX,
@@ -224,6 +225,12 @@ def _shared(token: str) -> Run:
 def _detail_page(request: HttpRequest, run: Run, share_token: str = "") -> HttpResponse:
     state = rendering.state_for(run, _stored_events(run))
     context = rendering.run_context(run, state, share_token=share_token)
+    context["commands"] = {
+        "curl": commands.as_curl(run.plan),
+        "probe": commands.as_probe_command(run.plan),
+        "variables": commands.secret_variables(run.plan),
+        "redacted_url": SECRET_PLACEHOLDER in run.url or SECRET_PLACEHOLDER in str(run.plan.get("compare_url", "")),
+    }
     if not share_token:
         context["share_url"] = (
             request.build_absolute_uri(reverse("run-shared", args=[run.share_token])) if run.share_token else ""
@@ -320,7 +327,7 @@ def history(request: HttpRequest) -> HttpResponse:
     if not access.may_start(request.user):
         return redirect_to_login(request.get_full_path())
     visible = access.visible_runs(request.user).select_related("worker", "owner", "team")
-    runs = list(visible.defer("report", "plan")[:HISTORY_LENGTH])
+    runs = list(visible.defer("report")[:HISTORY_LENGTH])
     for run in runs:
         executor.settle_if_stale(run)
     return render(request, "runs/history.html", {"runs": runs, "show_owners": access.login_required()})
