@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from troubleshooter.runs.live import (
+    LABEL_BAND,
     MAX_POINTS_PER_LANE,
     MAX_TEXT_CHARS,
+    NARROW_CHART_WIDTH,
     LiveState,
     draw,
 )
@@ -107,7 +109,7 @@ def test_the_timeline_has_a_tick_per_chunk_and_a_rising_line():
     assert lane.ticks.count("M") == 4
     ys = [float(point.split(",")[1]) for point in lane.points.split()]
     assert ys == sorted(ys, reverse=True)  # cumulative bytes only go up (y goes down)
-    assert ys[-1] == lane.baseline - (lane.height - 14)
+    assert ys[-1] == lane.baseline - (lane.height - 14 - LABEL_BAND)  # the name and totals sit above
     assert lane.end_x is not None and lane.ending == "terminal-event"
 
 
@@ -161,3 +163,52 @@ def test_many_lanes_are_drawn_compact_and_two_lanes_tall():
     two = LiveState(["direct", "through the proxy"])
     assert draw(many).lanes[0].height < draw(two).lanes[0].height
     assert draw(many).height > draw(two).height
+
+
+def compare_events(second_started: bool = True) -> list[dict]:
+    """A direct lane that streams for 1.5 s, then (from 1.6 s into the run) the same request
+    through a proxy whose one chunk comes 1.53 s after its own request."""
+    payloads = [{"type": "request", "t": 0.0, "at": 0.0, "stream": "direct"}]
+    payloads += [{"type": "chunk", "t": 0.1 * i, "size": 10, "stream": "direct"} for i in range(1, 16)]
+    payloads += [{"type": "end", "kind": "terminal-event", "t": 1.5, "reason": "", "stream": "direct"}]
+    if second_started:
+        payloads += [
+            {"type": "request", "t": 0.0, "at": 1.6, "stream": "through the proxy"},
+            {"type": "chunk", "t": 1.53, "size": 150, "stream": "through the proxy"},
+            {"type": "end", "kind": "terminal-event", "t": 1.54, "reason": "", "stream": "through the proxy"},
+        ]
+    return [{**payload, "seq": index} for index, payload in enumerate(payloads, start=1)]
+
+
+def test_lanes_run_one_after_another_are_each_drawn_from_their_own_request():
+    state = LiveState(["direct", "through the proxy"])
+    state.apply(compare_events())
+    drawing = draw(state)
+    direct, proxied = drawing.lanes
+    assert drawing.duration == 1.54  # the longer lane, not the run's 3.1 s
+    assert direct.start_x == proxied.start_x == drawing.plot_left
+    # The proxy's chunk is drawn where its own first byte was: 1.53 s after its request.
+    span = drawing.plot_right - drawing.plot_left
+    assert proxied.first_byte_x == round(drawing.plot_left + 1.53 / 1.54 * span, 1)
+
+
+def test_a_lane_not_yet_started_is_left_empty_instead_of_shown_silent():
+    state = LiveState(["direct", "through the proxy"])
+    state.apply(compare_events(second_started=False))
+    waiting = draw(state, now=2.9).lanes[1]
+    assert waiting.gaps == [] and waiting.points == "" and waiting.caption == "waiting for its turn"
+
+
+def test_end_marks_take_the_colour_of_each_lanes_verdict_once_it_is_known():
+    state = LiveState(["direct", "through the proxy"])
+    state.apply(compare_events())
+    assert [lane.end_mark for lane in draw(state).lanes] == ["", ""]
+    judged = draw(state, outcomes={"direct": "healthy", "through the proxy": "buffered"})
+    assert [lane.end_mark for lane in judged.lanes] == ["ok", "problem"]
+
+
+def test_the_narrow_drawing_for_phones_has_fewer_axis_labels():
+    state = LiveState(["stream"])
+    state.apply(healthy_events(["a", "b", "c", "d"]))
+    wide, narrow = draw(state, now=17.0), draw(state, now=17.0, width=NARROW_CHART_WIDTH)
+    assert narrow.width == NARROW_CHART_WIDTH and len(narrow.axis_ticks) <= 5 < len(wide.axis_ticks)

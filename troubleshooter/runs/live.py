@@ -12,7 +12,7 @@ seconds since the run started, so that lanes that start later are drawn later.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -26,7 +26,11 @@ MIN_MARKED_GAP_SECONDS = 1.0
 MAX_POINTS_PER_LANE = 400
 
 CHART_WIDTH = 800
-LABEL_WIDTH = 120
+# Phones get a drawing of their own, about as wide as their screen, so that its text is
+# drawn at its own size instead of shrunk with an 800-unit drawing.
+NARROW_CHART_WIDTH = 360
+PLOT_MARGIN = 8
+LABEL_BAND = 16  # above a tall lane's byte line: the lane's name and totals
 RIGHT_MARGIN = 16
 AXIS_HEIGHT = 26
 TALL_LANE = 84  # one or two lanes: a chart of cumulative bytes each
@@ -65,6 +69,11 @@ class Lane:
 
     def text_after(self, seq: int) -> str:
         return "".join(text for piece_seq, text in self.pieces if piece_seq > seq)
+
+    @property
+    def waiting(self) -> bool:
+        """Not started: its request has not gone out, and nothing has arrived."""
+        return self.state == "waiting" and not self.arrivals
 
     @property
     def last_t(self) -> float:
@@ -178,6 +187,7 @@ class LaneDrawing:
     first_byte_x: float | None
     end_x: float | None
     ending: str | None
+    end_mark: str  # "ok" or "problem" once the lane's verdict is known, else ""
     caption: str
 
 
@@ -215,14 +225,27 @@ def _human_bytes(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MiB"
 
 
-def draw(state: LiveState, now: float | None = None) -> Drawing:
+def draw(state: LiveState, now: float | None = None, outcomes: Mapping[str, str] | None = None,
+         width: int = CHART_WIDTH) -> Drawing:
     """The arrival timeline: per lane, cumulative bytes over time, a tick per chunk and
-    the long silences marked. `now` (seconds since the run started) stretches the time
-    axis while a run is live, so a silence is seen growing."""
+    the long silences marked. Each lane is timed from its own request, so lanes that ran one
+    after another (a comparison, repeated runs) line up, and a lane not yet started is left
+    empty rather than shown silent. `now` (seconds since the run started) stretches the
+    axis while a run is live, so a silence is seen growing. `outcomes` (each lane's verdict,
+    once the run is over) colour the end marks as the verdict does: green healthy, red not.
+    `width` is the drawing's own width: a narrow drawing keeps its text legible on a phone."""
     lanes = state.ordered_lanes
-    duration = max(state.elapsed(), now or 0.0, 1e-3)
-    plot_left, plot_right = float(LABEL_WIDTH), float(CHART_WIDTH - RIGHT_MARGIN)
+    plot_left, plot_right = float(PLOT_MARGIN), float(width - RIGHT_MARGIN)
     span = plot_right - plot_left
+
+    def lane_end(lane: Lane) -> float | None:
+        if lane.ended_at is not None:
+            return lane.ended_at
+        if lane.waiting:
+            return None
+        return max(now - lane.start, lane.last_t) if now is not None else lane.last_t
+
+    duration = max([end for lane in lanes if (end := lane_end(lane)) is not None] + [1e-3])
 
     def x_of(seconds: float) -> float:
         return round(plot_left + min(max(seconds / duration, 0.0), 1.0) * span, 1)
@@ -233,45 +256,45 @@ def draw(state: LiveState, now: float | None = None) -> Drawing:
     for index, lane in enumerate(lanes):
         top = 8 + index * lane_height
         baseline = top + lane_height - 6
-        usable = lane_height - 14
-        start_x = x_of(lane.start)
-        points: list[tuple[float, float]] = [(start_x, baseline)]
+        usable = lane_height - 14 - LABEL_BAND if lane_height > SHORT_LANE else lane_height - 14
+        end = lane_end(lane)
+        points: list[tuple[float, float]] = [] if lane.waiting else [(plot_left, baseline)]
         for t, cumulative in _thin(lane.arrivals, duration):
             y = round(baseline - (cumulative / lane.bytes) * usable, 1) if lane.bytes else baseline
-            x = x_of(lane.start + t)
+            x = x_of(t)
             # A step, not a ramp: nothing arrived between two chunks, and a buffered
             # stream must look flat until its one late burst.
             points.append((x, points[-1][1]))
             points.append((x, y))
-        lane_end = lane.ended_at if lane.ended_at is not None else (max(now - lane.start, lane.last_t) if now else None)
-        if lane_end is not None and points:
-            points.append((x_of(lane.start + lane_end), points[-1][1]))
-        columns = sorted({round(x_of(lane.start + t)) for t, _ in lane.arrivals})
-        ticks = "".join(f"M{x} {baseline}v5" for x in columns)
+        if end is not None and points:
+            points.append((x_of(end), points[-1][1]))
+        columns = sorted({round(x_of(t)) for t, _ in lane.arrivals})
+        outcome = (outcomes or {}).get(lane.label)
         drawings.append(
             LaneDrawing(
                 label=lane.label,
                 top=top,
                 height=lane_height,
                 baseline=baseline,
-                label_y=top + lane_height / 2 + 4,
+                label_y=top + lane_height / 2 + 8,
                 points=" ".join(f"{x},{y}" for x, y in points),
-                ticks=ticks,
-                gaps=_gaps(lane, lane_end, marked_gap, x_of),
-                start_x=start_x,
-                first_byte_x=x_of(lane.start + lane.first_byte) if lane.first_byte is not None else None,
-                end_x=x_of(lane.start + lane.ended_at) if lane.ended_at is not None else None,
+                ticks="".join(f"M{x} {baseline}v5" for x in columns),
+                gaps=_gaps(lane, end, marked_gap, x_of) if end is not None else [],
+                start_x=plot_left,
+                first_byte_x=x_of(lane.first_byte) if lane.first_byte is not None else None,
+                end_x=x_of(lane.ended_at) if lane.ended_at is not None else None,
                 ending=lane.ending,
+                end_mark="" if outcome is None else ("ok" if outcome == "healthy" else "problem"),
                 caption=_caption(lane),
             )
         )
     axis_y = 8 + len(lanes) * lane_height + 4
-    step = _nice_step(duration)
+    step = _nice_step(duration, target_ticks=max(3, round(span / 110)))
     axis_ticks = [
         (x_of(step * i), _seconds_label(step * i, step)) for i in range(int(duration / step) + 1)
     ]
     return Drawing(
-        width=CHART_WIDTH,
+        width=width,
         height=int(axis_y + AXIS_HEIGHT),
         plot_left=plot_left,
         plot_right=plot_right,
@@ -295,18 +318,21 @@ def _thin(arrivals: list[tuple[float, int]], duration: float) -> list[tuple[floa
 
 
 def _gaps(lane: Lane, lane_end: float | None, marked: float, x_of: Any) -> list[Gap]:
-    """Silences between arrivals, and from the last arrival to the end (or to now)."""
+    """Silences between arrivals, and from the last arrival to the end (or to now), on the
+    lane's own clock."""
     times = [0.0, *(t for t, _ in lane.arrivals)]
     if lane_end is not None:
         times.append(lane_end)
     gaps: list[Gap] = []
     for earlier, later in pairwise(times):
         if later - earlier >= marked:
-            x1, x2 = x_of(lane.start + earlier), x_of(lane.start + later)
+            x1, x2 = x_of(earlier), x_of(later)
             gaps.append(Gap(x=x1, width=max(x2 - x1, 1.0), label=f"{later - earlier:.1f} s"))
     return gaps
 
 
 def _caption(lane: Lane) -> str:
-    """A few words under the lane's label; it has to fit left of the plot."""
+    """A few words beside the lane's name."""
+    if lane.waiting:
+        return "waiting for its turn"
     return f"{_human_bytes(lane.bytes)}, {lane.chunks} chunk{'' if lane.chunks == 1 else 's'}"

@@ -17,7 +17,7 @@ from troubleshooter.guides.content import get_library
 from troubleshooter.probe.events import LiveEvent
 
 from .forms import plan_as_data
-from .live import LiveState, draw
+from .live import NARROW_CHART_WIDTH, LiveState, draw
 from .models import Run
 
 TEXT_PANES = 2
@@ -147,6 +147,7 @@ def run_context(run: Run, state: LiveState, share_token: str = "") -> dict[str, 
     no cancel, no run again, and links and the socket carry the token instead of the id."""
     now = None if not run.is_active else seconds_running(run)
     lanes = state.ordered_lanes
+    outcomes = {lane["label"]: lane["outcome"] for lane in (run.report or {}).get("lanes", []) if "outcome" in lane}
     socket = f"{socket_path(run)}?share={share_token}&after={state.last_seq}" if share_token else (
         f"{socket_path(run)}?after={state.last_seq}"
     )
@@ -163,7 +164,8 @@ def run_context(run: Run, state: LiveState, share_token: str = "") -> dict[str, 
         "panes": [(index, lane) for index, lane in enumerate(lanes[:TEXT_PANES])],
         "totals": state.totals(),
         "elapsed": now if now is not None else state.elapsed(),
-        "drawing": draw(state, now),
+        "drawing": draw(state, now, outcomes),
+        "narrow_drawing": draw(state, now, outcomes, width=NARROW_CHART_WIDTH),
         "verdict": verdict_context(run),
         "ws_url": socket if run.is_active else "",
         "again_now": plan_as_data(run.plan) is not None,
