@@ -41,6 +41,7 @@ def error_page(request: HttpRequest, status: int, title: str, message: str) -> H
     )
 
 
-def accounts(request: HttpRequest) -> dict[str, Any]:
-    """For the header: whether this deployment asks people to sign in for experiments."""
-    return {"accounts_in_use": settings.REQUIRE_LOGIN_FOR_RUNS}
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """For the header: whether this deployment asks people to sign in for experiments, and
+    whether it has the lab."""
+    return {"accounts_in_use": settings.REQUIRE_LOGIN_FOR_RUNS, "lab_enabled": settings.LAB_ENABLED}

@@ -82,7 +82,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
-                "troubleshooter.pages.accounts",
+                "troubleshooter.pages.navigation",
                 "django.contrib.messages.context_processors.messages",
             ],
         },

@@ -23,7 +23,12 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
+
+from troubleshooter.probe import KINDS
+
+from .demos import DEMOS
 
 WORDS = (
     "Streams fail in quiet ways: a proxy holds the bytes, a timer closes an idle "
@@ -669,37 +674,49 @@ async def anthropic_messages(request: HttpRequest) -> StreamingHttpResponse:
     return event_stream(body())
 
 
+def endpoints(base: str) -> dict[str, Any]:
+    """Every endpoint, by what it does, at this server's address (`base` ends in /lab/)."""
+    return {
+        "healthy SSE": f"{base}sse/healthy/?chunks=20&delay=0.05",
+        "send-time clock (for timing accuracy)": f"{base}sse/clock/?chunks=100&delay=0.01",
+        "buffered (a proxy holds everything)": f"{base}sse/buffered/?chunks=20&delay=0.05",
+        "idle gap, then a cut": f"{base}sse/idle-cut/?chunks=5&gap=3",
+        "hard cut at a set time": f"{base}sse/hard-cut/?at=3",
+        "serverless function stopped at its limit": f"{base}sse/serverless-cut/?at=3",
+        "a gunicorn worker killed at its time limit": f"{base}sse/worker-timeout/?at=3",
+        "a retried request whose two runs both stream": f"{base}sse/retried/?chunks=10&pause=1",
+        "printed objects instead of text": f"{base}sse/object-reprs/",
+        "HTTP 500: event loop is closed": f"{base}event-loop-closed/",
+        "replicas taking turns, one broken": f"{base}sse/replicas/?replicas=2&broken=1",
+        "no terminal event": f"{base}sse/no-terminal/",
+        "odd bytes (NUL, escape sequences, not UTF-8)": f"{base}sse/odd-bytes/",
+        "an error page relaying escape sequences": f"{base}sse/odd-bytes/?error=1",
+        "gzip member per chunk": f"{base}sse/gzip/",
+        "Content-Length mismatch": f"{base}content-length-mismatch/",
+        "NDJSON": f"{base}ndjson/",
+        "OpenAI-compatible (POST)": {mode: f"{base}openai/{mode}/v1/chat/completions" for mode in OPENAI_MODES},
+        "OpenAI-compatible, settings in the path (POST)": (
+            f"{base}openai/healthy/chunks=40;delay=0.1/v1/chat/completions"
+        ),
+        "what each OpenAI-compatible generation did": f"{base}openai/generations/",
+        "a service a sample calls": f"{base}service/delay=1/orders/A-1",
+        "Anthropic messages (POST)": f"{base}anthropic/v1/messages",
+        "WebSocket": base.replace("http", "ws", 1) + "ws/",
+    }
+
+
 def index(request: HttpRequest) -> HttpResponse:
+    """The lab's page: every demo with what its verdict should be and a button that runs it,
+    then every endpoint. A program asking for JSON (Accept, or ?format=json) gets the
+    endpoints as JSON, as before."""
     if not settings.LAB_ENABLED:
         raise Http404("The lab is turned off on this server.")
-    base = request.build_absolute_uri("/lab/")
-    return JsonResponse(
-        {
-            "healthy SSE": f"{base}sse/healthy/?chunks=20&delay=0.05",
-            "send-time clock (for timing accuracy)": f"{base}sse/clock/?chunks=100&delay=0.01",
-            "buffered (a proxy holds everything)": f"{base}sse/buffered/?chunks=20&delay=0.05",
-            "idle gap, then a cut": f"{base}sse/idle-cut/?chunks=5&gap=3",
-            "hard cut at a set time": f"{base}sse/hard-cut/?at=3",
-            "serverless function stopped at its limit": f"{base}sse/serverless-cut/?at=3",
-            "a gunicorn worker killed at its time limit": f"{base}sse/worker-timeout/?at=3",
-            "a retried request whose two runs both stream": f"{base}sse/retried/?chunks=10&pause=1",
-            "printed objects instead of text": f"{base}sse/object-reprs/",
-            "HTTP 500: event loop is closed": f"{base}event-loop-closed/",
-            "replicas taking turns, one broken": f"{base}sse/replicas/?replicas=2&broken=1",
-            "no terminal event": f"{base}sse/no-terminal/",
-            "odd bytes (NUL, escape sequences, not UTF-8)": f"{base}sse/odd-bytes/",
-            "an error page relaying escape sequences": f"{base}sse/odd-bytes/?error=1",
-            "gzip member per chunk": f"{base}sse/gzip/",
-            "Content-Length mismatch": f"{base}content-length-mismatch/",
-            "NDJSON": f"{base}ndjson/",
-            "OpenAI-compatible (POST)": {mode: f"{base}openai/{mode}/v1/chat/completions" for mode in OPENAI_MODES},
-            "OpenAI-compatible, settings in the path (POST)": (
-                f"{base}openai/healthy/chunks=40;delay=0.1/v1/chat/completions"
-            ),
-            "what each OpenAI-compatible generation did": f"{base}openai/generations/",
-            "a service a sample calls": f"{base}service/delay=1/orders/A-1",
-            "Anthropic messages (POST)": f"{base}anthropic/v1/messages",
-            "WebSocket": base.replace("http", "ws", 1) + "ws/",
-        },
-        json_dumps_params={"indent": 2},
-    )
+    listed = endpoints(request.build_absolute_uri("/lab/"))
+    accepts = request.headers.get("Accept", "")
+    if request.GET.get("format") == "json" or ("application/json" in accepts and "text/html" not in accepts):
+        return JsonResponse(listed, json_dumps_params={"indent": 2})
+    flat = [(name, url) for name, url in listed.items() if isinstance(url, str)]
+    flat += [(f"{name}: {mode}", url) for name, urls in listed.items() if isinstance(urls, dict)
+             for mode, url in urls.items()]
+    demos = [(demo, KINDS[demo.kind].title) for demo in DEMOS]
+    return render(request, "lab/index.html", {"demos": demos, "endpoints": flat})
