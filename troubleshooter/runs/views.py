@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from troubleshooter.guides.content import get_library
+from troubleshooter.guides.tree import BadWalk, walk
 from troubleshooter.lab.demos import DEMOS, DEMOS_BY_SLUG, demo_initial
 from troubleshooter.pages import HtmxHttpRequest
 from troubleshooter.probe import KINDS
@@ -65,8 +66,31 @@ def _framework_names() -> dict[str, str]:
     return {fid: framework.name for fid, framework in get_library().frameworks.items()}
 
 
+def walk_context(framework: str, walk_query: str) -> dict[str, Any] | None:
+    """The troubleshooter answers a form came from, in words, with the link back to them:
+    "From your answers: LangGraph, all at once, behind an ingress — change"."""
+    if not walk_query and not framework:
+        return None
+    library = get_library()
+    try:
+        current = walk(library.tree, parse_qs(walk_query))
+    except BadWalk:
+        current = None
+    said = [step.answer.label for step in current.steps if not step.question.asks_framework] if current else []
+    framework_name = library.frameworks[framework].name if framework in library.frameworks else ""
+    return {
+        "framework_name": framework_name,
+        "answers": said,
+        "change_url": reverse("troubleshoot") + (f"?{walk_query}" if walk_query else ""),
+        "query": urlencode({key: value for key, value in (("framework", framework), ("walk", walk_query)) if value}),
+    }
+
+
 def _form_page(request: HttpRequest, form: RunForm, status: int = 200, note: str = "") -> HttpResponse:
+    framework = str(form["framework"].value() or "")
+    walk_query = str(form["walk"].value() or "")
     context = {
+        "from_answers": walk_context(framework, walk_query),
         "teams": access.teams_of(request.user),
         "chosen_team": request.POST.get("team", ""),
         "form": form,
@@ -83,9 +107,12 @@ def _initial_from_query(request: HttpRequest) -> tuple[dict[str, Any], list[dict
     """A new form prefilled by a demo, a stored run ("run again") or a troubleshooter walk."""
     query = request.GET
     origin = f"{request.scheme}://{request.get_host()}"
+    carried = {key: query[key][:1000] for key in ("framework", "walk") if query.get(key)}
     if query.get("demo") in DEMOS_BY_SLUG and settings.LAB_ENABLED:
         demo = DEMOS_BY_SLUG[query["demo"]]
-        return demo_initial(demo, origin), None, DEFAULT_HEADER_ROWS, f"Demo: {demo.title}. Expect: {demo.expect}."
+        # A demo keeps the framework and the walk, so its verdict's links still fit them.
+        initial = {**demo_initial(demo, origin), **carried}
+        return initial, None, DEFAULT_HEADER_ROWS, f"Demo: {demo.title}. Expect: {demo.expect}."
     if query.get("again"):
         try:
             run = Run.objects.get(pk=uuid.UUID(query["again"]))
