@@ -22,6 +22,7 @@ print(json.dumps({
     "first_app": settings.INSTALLED_APPS[0],
     "asgi": settings.ASGI_APPLICATION,
     "frame_ancestors": settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["frame-ancestors"],
+    "embed_origins": settings.EMBED_ALLOWED_ORIGINS,
 }))
 """
 
@@ -72,11 +73,13 @@ def test_database_url_and_redis_url_switch_to_the_hosted_parts():
     assert values["layer_hosts"] == [{"address": "redis://127.0.0.1:6379/3", "socket_timeout": None}]
 
 
-def test_documentation_portals_named_in_the_environment_may_frame_the_pages():
+def test_documentation_portals_are_named_in_the_environment_and_no_page_is_framed_by_default():
     values = json.loads(
         settings_with(SECRET_KEY="x" * 50, EMBED_ALLOWED_ORIGINS="https://docs.example.com").stdout
     )
-    assert values["frame_ancestors"] == ["'self'", "https://docs.example.com"]
+    # Only the /embed/ pages name the portals (tests/guides/test_embed_pages.py).
+    assert values["embed_origins"] == ["https://docs.example.com"]
+    assert values["frame_ancestors"] == ["'none'"]
 
 
 def test_pages_carry_a_content_security_policy_without_inline_script(client):

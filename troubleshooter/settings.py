@@ -176,7 +176,8 @@ PROBE_ALLOWED_NETWORKS = _PROBE_POLICY.allowed_networks
 # Where the guides live; tests point this at a copy to check that broken content is caught.
 GUIDES_DIR = Path(os.environ.get("GUIDES_DIR") or SITE_DIR / "guides")
 
-# Pages that documentation portals may frame: origins allowed as frame ancestors.
+# Documentation portals that may frame the /embed/ pages (and only those): origins such as
+# https://docs.example.com, named in those pages' CSP frame-ancestors.
 EMBED_ALLOWED_ORIGINS = env_list("EMBED_ALLOWED_ORIGINS")
 
 CONTENT_SECURITY_POLICY = {
@@ -189,11 +190,13 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],
-        "frame-ancestors": [SELF, *EMBED_ALLOWED_ORIGINS],
+        # No page may be framed; the /embed/ views replace this with 'self' and the origins
+        # in EMBED_ALLOWED_ORIGINS (troubleshooter/embedding.py).
+        "frame-ancestors": [NONE],
     }
 }
 # Browsers that know CSP follow frame-ancestors above and ignore this; the few that do not
-# get the strictest answer.
+# get the strictest answer. The /embed/ views are exempt.
 X_FRAME_OPTIONS = "DENY"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
