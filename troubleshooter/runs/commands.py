@@ -77,3 +77,13 @@ def as_probe_command(plan: Mapping[str, Any]) -> str:
     for seconds in re.findall(r"[0-9]+(?:\.[0-9]+)?", str(plan.get("known_timeouts") or "")):
         lines.append(f"--known-timeout {seconds}")
     return _one_option_a_line(lines)
+
+
+def as_trace_command(url: str, secret_headers: list[str] | None = None) -> str:
+    """The curl command whose output the import page reads: every byte with its time, and
+    curl's own error line, into trace.txt. --compressed asks for compression as a browser
+    does, so a proxy or app that compresses shows it."""
+    lines = ["curl -N -sS --compressed --trace-time --trace - -o /dev/null"]
+    lines += [f'-H "{name}: ${secret_variable(name)}"' for name in secret_headers or []]
+    lines.append(shlex.quote(url or "https://your-app.example/chat/stream"))
+    return _one_option_a_line(lines) + " \\\n  > trace.txt 2>&1"

@@ -273,21 +273,10 @@ class RunForm(forms.Form):
             return None, None
 
     def _known_timeouts(self, cleaned: dict[str, Any]) -> tuple[float, ...]:
-        values: list[float] = []
-        for piece in (cleaned.get("known_timeouts") or "").replace(";", ",").split(","):
-            piece = piece.strip().removesuffix("s").strip()
-            if not piece:
-                continue
-            try:
-                value = float(piece)
-            except ValueError:
-                self.add_error("known_timeouts", f"'{piece}' is not a number of seconds.")
-                continue
-            if not 0 < value <= 86400:
-                self.add_error("known_timeouts", "Timeouts must be between 0 and 86400 seconds.")
-                continue
-            values.append(value)
-        return tuple(values)
+        values, problems = parse_known_timeouts(cleaned.get("known_timeouts") or "")
+        for problem in problems:
+            self.add_error("known_timeouts", problem)
+        return values
 
     @property
     def secret_values_dropped(self) -> bool:
@@ -370,3 +359,67 @@ def plan_as_data(plan: Mapping[str, Any]) -> dict[str, Any] | None:
         data[f"{HEADER_PREFIX}-{index}-name"] = header["name"]
         data[f"{HEADER_PREFIX}-{index}-value"] = header["value"]
     return data
+
+
+# What a person may upload or paste; a trace of a ten-minute flood is well under this.
+IMPORT_MAX_BYTES = 20 * 1024 * 1024
+
+
+class ImportForm(forms.Form):
+    """Evidence from where the person stands: a curl trace, pasted or uploaded."""
+
+    trace = forms.CharField(
+        required=False, label="Paste the trace", max_length=2 * 1024 * 1024,
+        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false", "autocomplete": "off"}),
+    )
+    upload = forms.FileField(required=False, label="Or upload trace.txt")
+    known_timeouts = forms.CharField(
+        required=False, max_length=200, label="Timeouts your infrastructure is set to (seconds, comma-separated)",
+    )
+    framework = forms.ChoiceField(
+        required=False, label="Your framework (for the fixes)",
+        choices=[("", "Not chosen"), *((fid, fid) for fid in FRAMEWORK_IDS)],
+    )
+    walk = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        upload = cleaned.get("upload")
+        if upload is not None and upload.size > IMPORT_MAX_BYTES:
+            self.add_error("upload", f"That file is {upload.size / 1024 / 1024:.0f} MB; the most this server reads "
+                                     f"is {IMPORT_MAX_BYTES // (1024 * 1024)} MB. Trace a shorter stream.")
+        elif upload is None and not (cleaned.get("trace") or "").strip():
+            self.add_error("trace", "Paste the trace curl printed, or upload the file it wrote.")
+        self._known, problems = parse_known_timeouts(cleaned.get("known_timeouts") or "")
+        for problem in problems:
+            self.add_error("known_timeouts", problem)
+        return cleaned
+
+    def timeouts(self) -> tuple[float, ...]:
+        return self._known
+
+    def trace_text(self) -> str:
+        upload = self.cleaned_data.get("upload")
+        if upload is not None:
+            return str(upload.read().decode("utf-8", "replace"))
+        return str(self.cleaned_data["trace"])
+
+
+def parse_known_timeouts(text: str) -> tuple[tuple[float, ...], list[str]]:
+    """'60, 350s' -> (60.0, 350.0), with a sentence for each piece that is not a timeout."""
+    values: list[float] = []
+    problems: list[str] = []
+    for piece in text.replace(";", ",").split(","):
+        piece = piece.strip().removesuffix("s").strip()
+        if not piece:
+            continue
+        try:
+            value = float(piece)
+        except ValueError:
+            problems.append(f"'{piece}' is not a number of seconds.")
+            continue
+        if not 0 < value <= 86400:
+            problems.append("Timeouts must be between 0 and 86400 seconds.")
+            continue
+        values.append(value)
+    return tuple(values), problems

@@ -26,6 +26,9 @@ class Worker(models.Model):
         return f"worker {self.pk} on {self.host}:{self.pid} (last beat {self.heartbeat:%H:%M:%S})"
 
 
+SOURCE_TITLES = {"curl-trace": "a curl trace"}
+
+
 class Run(models.Model):
     """One experiment started from the browser, and what it found.
 
@@ -52,6 +55,9 @@ class Run(models.Model):
     plan = models.JSONField()  # the form's data without secret values, to show and to run again
     framework = models.CharField(max_length=32, blank=True)
     walk = models.CharField(max_length=1000, blank=True)  # the troubleshooter walk it came from
+    # Where the measurement came from: this server's own probe, or evidence a person
+    # imported (a curl trace, a standalone probe's record).
+    source = models.CharField(max_length=32, default="probe")
     client = models.CharField(max_length=64, db_index=True)  # a hash, for per-client limits
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
@@ -85,6 +91,11 @@ class Run(models.Model):
     def stop_sharing(self) -> None:
         self.share_token = None
         self.save(update_fields=["share_token"])
+
+    @property
+    def imported_from(self) -> str:
+        """What evidence an imported run was read from ("" for this server's own probe)."""
+        return SOURCE_TITLES.get(self.source, self.source) if self.source != "probe" else ""
 
     @property
     def kind_title(self) -> str:

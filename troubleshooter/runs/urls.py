@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.history, name="run-history"),
     path("new/", views.new_run, name="run-new"),
+    path("import/", views.import_run, name="run-import"),
     path("header-row/", views.header_row, name="run-header-row"),
     path("<uuid:run_id>/", views.run_detail, name="run-detail"),
     path("<uuid:run_id>/json/", views.run_json, name="run-json"),

@@ -25,14 +25,16 @@ from troubleshooter.lab.demos import DEMOS, DEMOS_BY_SLUG, demo_initial
 from troubleshooter.pages import HtmxHttpRequest
 from troubleshooter.probe import KINDS
 from troubleshooter.probe.events import LiveEvent
-from troubleshooter.probe.record import SECRET_PLACEHOLDER
+from troubleshooter.probe.record import SECRET_PLACEHOLDER, redact_url
 
-from . import access, commands, executor, rendering
+from . import access, commands, executor, imports, rendering
 from .forms import (
     DEFAULT_HEADER_ROWS,
     HEADER_PREFIX,
+    IMPORT_MAX_BYTES,
     MAX_HEADER_ROWS,
     HeaderForm,
+    ImportForm,
     RunForm,
     initial_from_plan,
     plan_as_data,
@@ -263,6 +265,38 @@ def _detail_page(request: HttpRequest, run: Run, share_token: str = "") -> HttpR
             request.build_absolute_uri(reverse("run-shared", args=[run.share_token])) if run.share_token else ""
         )
     return render(request, "runs/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def import_run(request: HttpRequest) -> HttpResponse:
+    """A measurement made elsewhere (a curl trace) read into a run."""
+    if not access.may_start(request.user):
+        return redirect_to_login(request.get_full_path())
+    form = ImportForm(request.POST or None, request.FILES or None, initial={
+        key: request.GET.get(key, "")[:1000] for key in ("framework", "walk")
+    })
+    typed_url = request.GET.get("url", "")[:2048]
+    context: dict[str, Any] = {
+        "form": form,
+        "trace_command": commands.as_trace_command(redact_url(typed_url) if typed_url else "",
+                                                   request.GET.getlist("secret")[:5]),
+        "typed_url": typed_url,
+        "upload_help": f"At most {IMPORT_MAX_BYTES // (1024 * 1024)} MB.",
+        "from_answers": walk_context(str(form["framework"].value() or ""), str(form["walk"].value() or "")),
+    }
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "runs/import.html", context, status=200 if request.method == "GET" else 422)
+    starter = _starter(request)
+    try:
+        record = imports.record_from_curl_trace(form.trace_text())
+    except imports.ImportRefused as refused:
+        form.add_error(None, str(refused))
+        return render(request, "runs/import.html", context, status=422)
+    run = imports.store_imported(
+        record, "curl-trace", known_timeouts=form.timeouts(), framework=form.cleaned_data["framework"],
+        walk=form.cleaned_data["walk"], client=starter.client, owner_id=starter.owner_id, team_id=starter.team_id,
+    )
+    return redirect("run-detail", run_id=run.pk)
 
 
 @require_GET

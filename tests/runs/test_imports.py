@@ -1,0 +1,148 @@
+"""Importing a curl trace: the same verdict as this server's own probe on the same endpoint,
+clear refusals for bad input, and secrets blanked before anything is stored."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+import subprocess
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from troubleshooter.runs.forms import IMPORT_MAX_BYTES
+from troubleshooter.runs.models import Run, RunEvents
+
+pytestmark = pytest.mark.django_db
+
+ENDPOINTS = {
+    "healthy": "sse/healthy/?chunks=20&delay=0.05",
+    "buffered": "sse/buffered/?chunks=20&delay=0.05",
+    "idle cut": "sse/idle-cut/?chunks=8&delay=0.1&gap=3",
+    "hard cut": "sse/hard-cut/?at=2.5&delay=0.1",
+    "gzip per chunk": "sse/gzip/?chunks=10&delay=0.05",
+    "worker timeout": "sse/worker-timeout/?at=2.5&delay=0.1",
+}
+
+
+def curl_trace(url: str, *extra: str, ascii_dump: bool = False) -> str:
+    """What the import page tells people to run, run for real."""
+    dump = "--trace-ascii" if ascii_dump else "--trace"
+    done = subprocess.run(
+        ["curl", "-N", "-sS", "--compressed", "--trace-time", dump, "-", "-o", "/dev/null", *extra, url],
+        capture_output=True, text=True, timeout=60,
+    )
+    return done.stdout + done.stderr
+
+
+def probe_verdict(url: str) -> tuple[str, str]:
+    out = io.StringIO()
+    try:
+        call_command("probe", url, "--json", "--timeout", "30", stdout=out)
+    except CommandError:
+        pass
+    result = json.loads(out.getvalue())
+    return result["outcome"], result["causes"][0]["id"] if result["causes"] else ""
+
+
+def imported(client, trace: str) -> Run:
+    response = client.post("/runs/import/", {"trace": trace})
+    assert response.status_code == 302, response.content.decode()[-1500:]
+    return Run.objects.get(pk=response["Location"].strip("/").rsplit("/", 1)[1])
+
+
+def verdict(run: Run) -> tuple[str, str]:
+    causes = run.report["causes"]
+    return run.report["outcome"], causes[0]["id"] if causes else ""
+
+
+def test_a_curl_trace_reads_to_the_same_verdict_as_the_probe_on_every_lab_endpoint(client, live_app):
+    table = []
+    for name, path in ENDPOINTS.items():
+        url = f"{live_app}/lab/{path}"
+        run = imported(client, curl_trace(url))
+        table.append((name, verdict(run), probe_verdict(url)))
+        assert run.source == "curl-trace" and run.state == "finished"
+    print("\nendpoint | curl trace | probe")
+    for name, from_trace, from_probe in table:
+        print(f"{name} | {from_trace} | {from_probe}")
+    assert all(from_trace == from_probe for _, from_trace, from_probe in table), table
+
+
+def test_an_imported_run_has_a_timeline_a_permalink_and_says_where_it_came_from(client, live_app):
+    run = imported(client, curl_trace(f"{live_app}/lab/sse/healthy/?chunks=12&delay=0.02"))
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Imported from a curl trace" in page and 'id="run-timeline"' in page
+    events = [event for batch in RunEvents.objects.filter(run=run) for event in batch.events]
+    assert [event["seq"] for event in events] == list(range(1, len(events) + 1))
+    assert sum(1 for event in events if event["type"] == "chunk") >= 12
+    downloaded = client.get(f"/runs/{run.pk}/json/").json()
+    assert downloaded["outcome"] == "healthy" and len(downloaded["lanes"][0]["record"]["reads"]) >= 12
+    assert "(imported from a curl trace)" in client.get("/runs/").content.decode()
+
+
+def test_an_uploaded_trace_file_is_read_like_a_pasted_one(client, live_app):
+    trace = curl_trace(f"{live_app}/lab/sse/buffered/?chunks=10&delay=0.05").encode()
+    response = client.post("/runs/import/", {"upload": SimpleUploadedFile("trace.txt", trace)})
+    run = Run.objects.get(pk=response["Location"].strip("/").rsplit("/", 1)[1])
+    assert verdict(run) == ("buffered", "proxy-buffering")
+
+
+def test_an_ascii_trace_gives_the_timing_and_says_the_events_could_not_be_read(client, live_app):
+    run = imported(client, curl_trace(f"{live_app}/lab/sse/buffered/?chunks=10&delay=0.05", ascii_dump=True))
+    assert run.report["outcome"] == "buffered"
+    assert run.report["lanes"][0]["record"]["facts"]["body_unreadable"] is True
+
+
+def test_secrets_in_a_trace_are_blanked_before_anything_is_stored(client, live_app):
+    secret = "sk-imported-secret-0123456789"
+    trace = curl_trace(f"{live_app}/lab/sse/healthy/?chunks=5&delay=0.01&api_key={secret}",
+                       "-H", f"Authorization: Bearer {secret}")
+    run = imported(client, trace)
+    stored = json.dumps([run.plan, run.report, run.url,
+                         list(RunEvents.objects.filter(run=run).values_list("events", flat=True))])
+    assert secret not in stored and "[secret]" in stored
+    assert secret not in client.get(f"/runs/{run.pk}/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("hello, this is not a trace", "This is not a curl trace"),
+        ("10:00:00.000000 == Info: Connected\n10:00:00.001000 => Send header, 5 bytes (0x5)\n"
+         "0000: 47 45 54 20 2f                                  GET /\n", "no response"),
+        ("binary\x00data", "Null characters are not allowed"),
+        ("", "Paste the trace"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_and_stores_nothing(client, text, message):
+    response = client.post("/runs/import/", {"trace": text})
+    assert response.status_code == 422 and message in response.content.decode()
+    assert not Run.objects.exists()
+
+
+def test_a_trace_cut_short_mid_stream_still_reads_what_arrived(client, live_app):
+    trace = curl_trace(f"{live_app}/lab/sse/healthy/?chunks=20&delay=0.02")
+    lines = trace.splitlines()
+    half = "\n".join(lines[: len(lines) // 2])
+    run = imported(client, half)
+    assert run.report["lanes"][0]["metrics"]["chunk_count"] >= 3
+
+
+def test_an_upload_over_the_size_limit_is_refused_with_its_size(client):
+    big = SimpleUploadedFile("trace.txt", b"x" * (IMPORT_MAX_BYTES + 1))
+    response = client.post("/runs/import/", {"upload": big})
+    assert response.status_code == 422 and "the most this server reads is 20 MB" in response.content.decode()
+
+
+def test_the_import_page_shows_the_curl_command_for_the_endpoint_typed_with_secrets_as_variables(client):
+    page = html.unescape(client.get("/runs/import/?url=https://api.example.test/v1/stream%3Fkey%3Dsk-abcdef0123456789xyz"
+                                    "&secret=Authorization").content.decode())
+    command = re.search(r"<pre><code>(curl.*?)</code></pre>", page, re.DOTALL).group(1)
+    assert command.startswith("curl -N -sS --compressed --trace-time --trace - -o /dev/null")
+    assert '-H "Authorization: $AUTHORIZATION"' in command
+    assert "sk-abcdef0123456789xyz" not in command and "key=[secret]" in command
