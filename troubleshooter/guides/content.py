@@ -96,6 +96,7 @@ class Cause:
     summary: str
     symptoms: tuple[str, ...]
     errors: tuple[str, ...]
+    search_terms: tuple[str, ...]  # the symptom in the words people type, for search only
     code_frameworks: tuple[str, ...]
     related: tuple[str, ...]
     sections: tuple[Section, ...]
@@ -564,6 +565,7 @@ def _load_causes(reader: _Reader, framework_ids: set[str]) -> dict[str, Cause]:
             summary=reader.string(path, meta, "summary"),
             symptoms=symptoms,
             errors=reader.string_list(path, meta, "errors", required=False),
+            search_terms=reader.string_list(path, meta, "search_terms", required=False),
             code_frameworks=code_frameworks,
             related=reader.string_list(path, meta, "related", required=False),
             sections=sections,

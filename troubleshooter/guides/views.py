@@ -199,10 +199,8 @@ def platforms(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 def search(request: HtmxHttpRequest) -> HttpResponse:
-    library = get_library()
-    query = request.GET.get("q", "")
-    hits = search_index.index_for(library).search(query) if query.strip() else []
-    context = {"query": query, "hits": hits}
+    answer = search_index.index_for(get_library()).answer(request.GET.get("q", ""))
+    context = {"query": answer.query, "answer": answer, "hits": answer.hits}
     return partial_or_page(request, "guides/search/page.html", "guides/search/_results.html", context, target="results")
 
 
