@@ -8,6 +8,7 @@ import io
 import json
 import re
 import subprocess
+import sys
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -146,3 +147,50 @@ def test_the_import_page_shows_the_curl_command_for_the_endpoint_typed_with_secr
     assert command.startswith("curl -N -sS --compressed --trace-time --trace - -o /dev/null")
     assert '-H "Authorization: $AUTHORIZATION"' in command
     assert "sk-abcdef0123456789xyz" not in command and "key=[secret]" in command
+
+
+def standalone_probe_json(tmp_path, *args: str) -> str:
+    """Build the standalone probe, then run it the way a person does somewhere else: from
+    another folder, checking that it brought its own engine and never loaded Django."""
+    pyz = tmp_path / "troubleshooter-probe.pyz"
+    call_command("buildprobe", str(pyz), stdout=io.StringIO())
+    runner = tmp_path / "run_it.py"
+    runner.write_text(
+        "import runpy, sys\n"
+        f"sys.argv = [{str(pyz)!r}, *{list(args)!r}, '--json']\n"
+        "try:\n"
+        f"    runpy.run_path({str(pyz)!r}, run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "assert 'django' not in sys.modules, 'the standalone probe loaded Django'\n"
+        f"assert sys.modules['troubleshooter'].__file__.startswith({str(pyz)!r})\n"
+    )
+    done = subprocess.run([sys.executable, "-I", str(runner)], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize(("name", "extra"), [("idle cut", ()), ("buffered", ()), ("hard cut", ("--repeat", "2"))])
+def test_a_standalone_probes_record_imports_to_the_same_verdict(client, live_app, tmp_path, name, extra):
+    url = f"{live_app}/lab/{ENDPOINTS[name]}"
+    record = standalone_probe_json(tmp_path, url, *extra)
+    run = imported(client, record)
+    assert run.source == "probe-record" and run.kind == ("repeat" if extra else "single")
+    assert verdict(run) == (json.loads(record)["outcome"], json.loads(record)["causes"][0]["id"])
+    if not extra:
+        assert verdict(run) == probe_verdict(url)
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Imported from a standalone probe&#x27;s record" in page
+
+
+def test_a_record_from_another_version_is_refused_with_what_to_do(client):
+    response = client.post("/runs/import/", {"trace": json.dumps({"kind": "single", "lanes": [{}], "record_version": 99})})
+    assert response.status_code == 422
+    assert "another version (99)" in response.content.decode() and "Download the standalone probe" in response.content.decode()
+
+
+def test_the_import_page_offers_the_standalone_probe_for_download(client):
+    response = client.get("/runs/import/troubleshooter-probe.pyz")
+    assert response.status_code == 200 and response.content.startswith(b"#!/usr/bin/env python3\n")
+    assert "troubleshooter-probe.pyz" in response["Content-Disposition"]

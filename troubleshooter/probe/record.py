@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -350,3 +350,38 @@ def pick_headers_that_matter(headers: Any) -> dict[str, str]:
         if value is not None:
             kept[name] = str(value)
     return kept
+
+
+def record_from_dict(data: Mapping[str, Any]) -> Record:
+    """The Record that `Record.to_dict` wrote: how a standalone probe's JSON comes back in.
+    Raises KeyError, TypeError or ValueError on a shape it did not write."""
+    request = data["request"]
+    ending = data.get("ending")
+    return Record(
+        request=RequestInfo(
+            method=str(request["method"]), url=str(request["url"]),
+            headers=[(str(name), str(value)) for name, value in request.get("headers", [])],
+            body_kind=request.get("body_kind", "none"), body_bytes=int(request.get("body_bytes", 0)),
+            format=str(request.get("format", "auto")),
+        ),
+        started_at=str(data.get("started_at", "")),
+        started_monotonic=float(data.get("started_monotonic", 0.0)),
+        format=str(data.get("format", "auto")),
+        expects_terminal=bool(data.get("expects_terminal", False)),
+        hops=[Hop(url=str(hop["url"]), addresses=[str(a) for a in hop.get("addresses", [])],
+                  status=hop.get("status"), location=hop.get("location")) for hop in data.get("hops", [])],
+        status=data.get("status"),
+        http_version=data.get("http_version"),
+        headers={str(name): str(value) for name, value in (data.get("headers") or {}).items()},
+        time_to_headers=data.get("time_to_headers"),
+        reads=[Read(t=float(read["t"]), size=int(read["size"])) for read in data.get("reads", [])],
+        events=[
+            Event(kind=str(event["kind"]), t=float(event["t"]), text=str(event.get("text") or ""),
+                  finish_reason=event.get("finish_reason"), name=event.get("name"), detail=event.get("detail"),
+                  usage=event.get("usage"))
+            for event in data.get("events", [])
+        ],
+        ending=None if ending is None else Ending(kind=str(ending["kind"]), t=float(ending["t"]),
+                                                  reason=str(ending.get("reason") or ""), limit=ending.get("limit")),
+        facts=dict(data.get("facts") or {}),
+    )

@@ -11,6 +11,7 @@
     differences     plain sentences on how two lanes differ (compare)
     overlap         how parallel streams overlapped in time (parallel), else null
     lanes           [{label, outcome, summary, causes, hints, metrics, record}]
+    record_version  the version of this shape; an import refuses another one
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def lane_json(lane: Assessment) -> dict[str, Any]:
     }
 
 
+# Raised when the shape of a record changes in a way an older reader would misread.
+RECORD_VERSION = 1
+
+
 def report_json(
     *,
     kind: str,
@@ -51,4 +56,5 @@ def report_json(
         "differences": list(differences),
         "overlap": overlap.to_dict() if overlap is not None else None,
         "lanes": [lane_json(lane) for lane in lanes],
+        "record_version": RECORD_VERSION,
     }

@@ -369,10 +369,10 @@ class ImportForm(forms.Form):
     """Evidence from where the person stands: a curl trace, pasted or uploaded."""
 
     trace = forms.CharField(
-        required=False, label="Paste the trace", max_length=2 * 1024 * 1024,
+        required=False, label="Paste the trace or the record", max_length=2 * 1024 * 1024,
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false", "autocomplete": "off"}),
     )
-    upload = forms.FileField(required=False, label="Or upload trace.txt")
+    upload = forms.FileField(required=False, label="Or upload trace.txt or record.json")
     known_timeouts = forms.CharField(
         required=False, max_length=200, label="Timeouts your infrastructure is set to (seconds, comma-separated)",
     )

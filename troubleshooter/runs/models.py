@@ -26,7 +26,7 @@ class Worker(models.Model):
         return f"worker {self.pk} on {self.host}:{self.pid} (last beat {self.heartbeat:%H:%M:%S})"
 
 
-SOURCE_TITLES = {"curl-trace": "a curl trace"}
+SOURCE_TITLES = {"curl-trace": "a curl trace", "probe-record": "a standalone probe's record"}
 
 
 class Run(models.Model):

@@ -23,7 +23,7 @@ from troubleshooter.guides.content import get_library
 from troubleshooter.guides.tree import BadWalk, walk
 from troubleshooter.lab.demos import DEMOS, DEMOS_BY_SLUG, demo_initial
 from troubleshooter.pages import HtmxHttpRequest
-from troubleshooter.probe import KINDS
+from troubleshooter.probe import KINDS, standalone
 from troubleshooter.probe.events import LiveEvent
 from troubleshooter.probe.record import SECRET_PLACEHOLDER, redact_url
 
@@ -288,15 +288,24 @@ def import_run(request: HttpRequest) -> HttpResponse:
         return render(request, "runs/import.html", context, status=200 if request.method == "GET" else 422)
     starter = _starter(request)
     try:
-        record = imports.record_from_curl_trace(form.trace_text())
+        source, kind, records = imports.record_evidence(form.trace_text())
+        run = imports.store_imported(
+            records, source, kind=kind, known_timeouts=form.timeouts(), framework=form.cleaned_data["framework"],
+            walk=form.cleaned_data["walk"], client=starter.client, owner_id=starter.owner_id,
+            team_id=starter.team_id,
+        )
     except imports.ImportRefused as refused:
         form.add_error(None, str(refused))
         return render(request, "runs/import.html", context, status=422)
-    run = imports.store_imported(
-        record, "curl-trace", known_timeouts=form.timeouts(), framework=form.cleaned_data["framework"],
-        walk=form.cleaned_data["walk"], client=starter.client, owner_id=starter.owner_id, team_id=starter.team_id,
-    )
     return redirect("run-detail", run_id=run.pk)
+
+
+@require_GET
+def standalone_probe(request: HttpRequest) -> HttpResponse:
+    """The probe engine as one file, for measuring where this server cannot reach."""
+    response = HttpResponse(standalone.build(), content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="troubleshooter-probe.pyz"'
+    return response
 
 
 @require_GET
