@@ -194,3 +194,10 @@ def test_the_import_page_offers_the_standalone_probe_for_download(client):
     response = client.get("/runs/import/troubleshooter-probe.pyz")
     assert response.status_code == 200 and response.content.startswith(b"#!/usr/bin/env python3\n")
     assert "troubleshooter-probe.pyz" in response["Content-Disposition"]
+
+
+def test_a_har_without_a_streamed_response_is_refused_with_what_to_do(client):
+    har = {"log": {"entries": [{"request": {"url": "https://example.test/"},
+                                "response": {"status": 200, "content": {"mimeType": "text/html"}}}]}}
+    response = client.post("/runs/import/", {"trace": json.dumps(har)})
+    assert response.status_code == 422 and "No streamed response" in response.content.decode()

@@ -17,6 +17,7 @@ from troubleshooter.probe import KINDS, Experiment, Limits, ProbeSpec
 from troubleshooter.probe.curl_trace import TraceError, read_trace
 from troubleshooter.probe.events import LiveEvent
 from troubleshooter.probe.experiments import conclude
+from troubleshooter.probe.har import HarError, read_har
 from troubleshooter.probe.record import SECRET_PLACEHOLDER, Record, record_from_dict, redact_url
 from troubleshooter.probe.replay import blank_request_headers, live_events, record_from
 from troubleshooter.probe.report import RECORD_VERSION
@@ -80,9 +81,20 @@ def records_from_probe_json(text: str) -> tuple[str, list[Record]]:
     return str(kind), records
 
 
+def record_from_har(text: str) -> Record:
+    try:
+        record = record_from(read_har(text), Limits(**WEB_LIMITS))
+    except HarError as error:
+        raise ImportRefused(str(error)) from None
+    record.facts["per_chunk_times"] = False  # a HAR has a wait and a receive time, nothing finer
+    return record
+
+
 def record_evidence(text: str) -> tuple[str, str, list[Record]]:
     """(source, kind, lanes) of pasted or uploaded evidence, whichever of the kinds it is."""
     if text.lstrip().startswith("{"):
+        if '"log"' in text[:2000] and '"entries"' in text:
+            return "har", "single", [record_from_har(text)]
         kind, records = records_from_probe_json(text)
         return "probe-record", kind, records
     return "curl-trace", "single", [record_from_curl_trace(text)]

@@ -26,7 +26,9 @@ class Worker(models.Model):
         return f"worker {self.pk} on {self.host}:{self.pid} (last beat {self.heartbeat:%H:%M:%S})"
 
 
-SOURCE_TITLES = {"curl-trace": "a curl trace", "probe-record": "a standalone probe's record"}
+SOURCE_TITLES = {
+    "curl-trace": "a curl trace", "probe-record": "a standalone probe's record", "har": "a browser's HAR file",
+}
 
 
 class Run(models.Model):
