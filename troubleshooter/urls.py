@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from troubleshooter import views
+from troubleshooter.api import api
 from troubleshooter.guides import embed
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("lab/", include("troubleshooter.lab.urls")),
     path("embed/", include("troubleshooter.embed_urls")),
     path("oembed", embed.oembed, name="oembed"),
+    path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(extra_context={"oidc": settings.OIDC_ENABLED}), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Staff manage users and teams (groups) here.
