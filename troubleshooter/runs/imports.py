@@ -7,6 +7,8 @@ stands (inside the VPN, through the office proxy), which this server often canno
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
@@ -19,7 +21,7 @@ from troubleshooter.probe.events import LiveEvent
 from troubleshooter.probe.experiments import conclude
 from troubleshooter.probe.har import HarError, read_har
 from troubleshooter.probe.record import SECRET_PLACEHOLDER, Record, record_from_dict, redact_url
-from troubleshooter.probe.replay import blank_request_headers, live_events, record_from
+from troubleshooter.probe.replay import Measured, blank_request_headers, live_events, record_from
 from troubleshooter.probe.report import RECORD_VERSION
 
 from .forms import WEB_LIMITS
@@ -90,9 +92,34 @@ def record_from_har(text: str) -> Record:
     return record
 
 
+def record_from_browser(text: str) -> Record:
+    """What the measure page's script (static/js/measure-core.js) recorded in a browser."""
+    try:
+        data = json.loads(text)
+        arrivals = [(float(t), base64.b64decode(chunk, validate=True)) for t, chunk in data["arrivals"]]
+        ending = data.get("ending") or {}
+        measured = Measured(
+            method=str(data.get("method") or "GET"), url=str(data["url"]),
+            request_headers=[(str(name), str(value)) for name, value in data.get("request_headers", [])],
+            status=int(data["status"]) if data.get("status") is not None else None, http_version=None,
+            headers={str(name): str(value) for name, value in (data.get("headers") or {}).items()},
+            time_to_headers=float(data["time_to_headers"]) if data.get("time_to_headers") is not None else None,
+            arrivals=arrivals, ending_kind=str(ending.get("kind") or "") or None,
+            ending_t=float(ending.get("t") or (arrivals[-1][0] if arrivals else 0.0)),
+            ending_reason=str(ending.get("reason") or ""),
+        )
+    except (KeyError, TypeError, ValueError, binascii.Error) as error:
+        raise ImportRefused(f"The browser's measurement could not be read: {type(error).__name__} {error}.") from None
+    if measured.ending_kind == "clean-close":
+        measured.ending_kind = None  # the body decides: a terminal event, or a clean close without one
+    return record_from(measured, Limits(**WEB_LIMITS))
+
+
 def record_evidence(text: str) -> tuple[str, str, list[Record]]:
     """(source, kind, lanes) of pasted or uploaded evidence, whichever of the kinds it is."""
     if text.lstrip().startswith("{"):
+        if '"browser_measurement"' in text[:200]:
+            return "browser", "single", [record_from_browser(text)]
         if '"log"' in text[:2000] and '"entries"' in text:
             return "har", "single", [record_from_har(text)]
         kind, records = records_from_probe_json(text)

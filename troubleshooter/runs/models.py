@@ -28,6 +28,7 @@ class Worker(models.Model):
 
 SOURCE_TITLES = {
     "curl-trace": "a curl trace", "probe-record": "a standalone probe's record", "har": "a browser's HAR file",
+    "browser": "a measurement in a browser",
 }
 
 

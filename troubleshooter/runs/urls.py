@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.history, name="run-history"),
     path("new/", views.new_run, name="run-new"),
     path("import/", views.import_run, name="run-import"),
+    path("measure-in-browser/", views.measure_in_browser, name="run-measure-in-browser"),
     path("import/troubleshooter-probe.pyz", views.standalone_probe, name="standalone-probe"),
     path("header-row/", views.header_row, name="run-header-row"),
     path("<uuid:run_id>/", views.run_detail, name="run-detail"),

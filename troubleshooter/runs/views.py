@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from asgiref.sync import sync_to_async
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection, transaction
@@ -298,6 +301,22 @@ def import_run(request: HttpRequest) -> HttpResponse:
         form.add_error(None, str(refused))
         return render(request, "runs/import.html", context, status=422)
     return redirect("run-detail", run_id=run.pk)
+
+
+@require_GET
+@csp_update({"connect-src": ["http:", "https:"]})  # the measurement reaches the person's own endpoint
+def measure_in_browser(request: HttpRequest) -> HttpResponse:
+    """Stream an endpoint from this browser, timing each chunk, and import the result."""
+    if not access.may_start(request.user):
+        return redirect_to_login(request.get_full_path())
+    core = (Path(settings.STATICFILES_DIRS[0]) / "js" / "measure-core.js").read_text()
+    typed_url = request.GET.get("url", "")[:2048]
+    call = (f"measureStream({{ url: {json.dumps(typed_url or 'https://your-app.example/chat/stream')}, "
+            "method: \"GET\" }).then((record) => { copy(JSON.stringify(record)); "
+            "console.log(`Measured ${record.arrivals.length} chunks; the record is on your clipboard.`); });")
+    return render(request, "runs/measure.html", {
+        "snippet": f"{core}\n{call}", "typed_url": typed_url, "framework": request.GET.get("framework", "")[:32],
+    })
 
 
 @require_GET
