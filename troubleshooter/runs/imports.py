@@ -115,6 +115,11 @@ def record_from_browser(text: str) -> Record:
     return record_from(measured, Limits(**WEB_LIMITS))
 
 
+def looks_like_log_lines(text: str) -> bool:
+    """Neither JSON nor a curl trace: lines from a server's or a platform's log."""
+    return not text.lstrip().startswith("{") and "=> Send header" not in text
+
+
 def record_evidence(text: str) -> tuple[str, str, list[Record]]:
     """(source, kind, lanes) of pasted or uploaded evidence, whichever of the kinds it is."""
     if text.lstrip().startswith("{"):

@@ -30,7 +30,7 @@ from troubleshooter.probe import KINDS, standalone
 from troubleshooter.probe.events import LiveEvent
 from troubleshooter.probe.record import SECRET_PLACEHOLDER, redact_url
 
-from . import access, commands, executor, imports, rendering
+from . import access, commands, executor, imports, log_lines, rendering
 from .forms import (
     DEFAULT_HEADER_ROWS,
     HEADER_PREFIX,
@@ -290,8 +290,14 @@ def import_run(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" or not form.is_valid():
         return render(request, "runs/import.html", context, status=200 if request.method == "GET" else 422)
     starter = _starter(request)
+    text = form.trace_text()
+    if imports.looks_like_log_lines(text):
+        findings = log_lines.match_lines(text, get_library().causes)
+        if findings:
+            framework = form.cleaned_data["framework"]
+            return render(request, "runs/log_findings.html", {"findings": findings, "framework": framework})
     try:
-        source, kind, records = imports.record_evidence(form.trace_text())
+        source, kind, records = imports.record_evidence(text)
         run = imports.store_imported(
             records, source, kind=kind, known_timeouts=form.timeouts(), framework=form.cleaned_data["framework"],
             walk=form.cleaned_data["walk"], client=starter.client, owner_id=starter.owner_id,
@@ -299,6 +305,9 @@ def import_run(request: HttpRequest) -> HttpResponse:
         )
     except imports.ImportRefused as refused:
         form.add_error(None, str(refused))
+        if imports.looks_like_log_lines(text):
+            form.add_error(None, "Read as log lines, no line holds an error message a cause page lists. Paste the "
+                                 "lines around the failure, or search for the message.")
         return render(request, "runs/import.html", context, status=422)
     return redirect("run-detail", run_id=run.pk)
 
