@@ -49,7 +49,7 @@ def test_a_leaf_ranks_causes_with_why_and_shows_the_fix_for_the_chosen_framework
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'href="/causes/server-buffering/?framework=llamaindex"' in html
+    assert 'href="/causes/server-buffering/?framework=llamaindex&amp;walk=' in html  # the walk goes along
     assert "The fix for LlamaIndex" in html
     assert 'class="file-head broken"' in html and 'class="file-head fixed"' in html
 
@@ -60,7 +60,7 @@ def test_a_leaf_reached_with_another_framework_links_causes_without_a_framework(
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'href="/causes/idle-timeout/"' in html
+    assert 'href="/causes/idle-timeout/?walk=framework%3Dother' in html  # no framework, but the walk
     assert "The fix for" not in html
 
 

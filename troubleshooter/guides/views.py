@@ -6,7 +6,8 @@ whole page otherwise, so every link works without JavaScript.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 from django import forms
 from django.contrib import messages
@@ -74,6 +75,11 @@ def troubleshoot(request: HtmxHttpRequest) -> HttpResponse:
         )
         if current.leaf is not None
         else "",
+        # Cause pages opened from a leaf keep the walk: they link back to it, and "No, not
+        # yet" offers the walk's next causes.
+        "cause_query": "?" + urlencode(
+            {**({"framework": framework.id} if framework else {}), "walk": current.query()}
+        ),
         "answer_links": [
             {"answer": answer, "query": current.query_with(answer), "earlier": answer == current.earlier}
             for answer in (current.question.answers if current.question else ())
@@ -107,7 +113,11 @@ def cause_detail(request: HtmxHttpRequest, cause_id: str) -> HttpResponse:
         )
     framework_ids = [f for f in library.frameworks if f in cause.pairs]
     selected = requested or (framework_ids[0] if framework_ids else None)
+    walk_query = _checked_walk(request.GET.get("walk", ""))
     context = {
+        "walk_query": walk_query,
+        "answers_url": reverse("troubleshoot") + f"?{walk_query}" if walk_query else "",
+        "measure_url": measure_link(requested or "", walk_query, [cause.id]),
         "cause": cause,
         "library": library,
         "tabs": [library.frameworks[f] for f in framework_ids],
@@ -115,7 +125,7 @@ def cause_detail(request: HtmxHttpRequest, cause_id: str) -> HttpResponse:
         "pair": cause.pairs.get(selected or ""),
         "related": [library.causes[r] for r in cause.related],
         "settings": library.settings_for_cause(cause.id),
-        "feedback_form": FeedbackForm(initial={"framework": selected or ""}),
+        "feedback_form": FeedbackForm(initial={"framework": selected or "", "walk": walk_query}),
     }
     return partial_or_page(
         request, "guides/causes/detail.html", "guides/causes/_code_panel.html", context, target="code-panel"
@@ -127,6 +137,7 @@ class FeedbackForm(forms.Form):
         choices=[("yes", "Yes"), ("no", "No")], coerce=lambda v: v == "yes"
     )
     framework = forms.CharField(required=False, max_length=32)
+    walk = forms.CharField(required=False, max_length=1000)
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
 
 
@@ -156,7 +167,11 @@ def feedback(request: HtmxHttpRequest, cause_id: str) -> HttpResponse:
         comment=form.cleaned_data["comment"],
     )
     if request.htmx:
-        return render(request, "guides/causes/_feedback.html", {"cause": library.causes[cause_id], "thanked": True})
+        context = {"cause": library.causes[cause_id], "thanked": True}
+        if not form.cleaned_data["solved"]:
+            context.update(_next_steps(library, cause_id, form.cleaned_data["framework"],
+                                       _checked_walk(form.cleaned_data["walk"])))
+        return render(request, "guides/causes/_feedback.html", context)
     messages.success(request, "Thank you: your answer was recorded.")
     url = reverse("cause-detail", args=[cause_id])
     framework_id = form.cleaned_data["framework"]
@@ -202,6 +217,33 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
     answer = search_index.index_for(get_library()).answer(request.GET.get("q", ""))
     context = {"query": answer.query, "answer": answer, "hits": answer.hits}
     return partial_or_page(request, "guides/search/page.html", "guides/search/_results.html", context, target="results")
+
+
+def _checked_walk(query: str) -> str:
+    """A walk's query string if it is one this tree produces, else nothing."""
+    if not query:
+        return ""
+    try:
+        walk(get_library().tree, parse_qs(query[:1000]))
+    except BadWalk:
+        return ""
+    return query[:1000]
+
+
+def _next_steps(library: Library, cause_id: str, framework: str, walk_query: str) -> dict[str, Any]:
+    """After "No, not yet": the walk's other likely causes (or this cause's look-alikes),
+    the experiment that would tell them apart, and search."""
+    leaf = walk(library.tree, parse_qs(walk_query)).leaf if walk_query else None
+    candidates = [item.cause_id for item in leaf.causes] if leaf else list(library.causes[cause_id].related)
+    others = [library.causes[other] for other in candidates if other != cause_id and other in library.causes][:3]
+    return {
+        "next_causes": others,
+        "next_query": "?" + urlencode({**({"framework": framework} if framework else {}),
+                                       **({"walk": walk_query} if walk_query else {})}),
+        "from_walk": bool(leaf),
+        "next_measure_url": measure_link(framework, walk_query, [cause.id for cause in others] or [cause_id]),
+        "answers_url": reverse("troubleshoot") + f"?{walk_query}" if walk_query else "",
+    }
 
 
 def measure_link(framework: str, walk_query: str, cause_ids: list[str]) -> str:
