@@ -17,6 +17,7 @@ from ninja.errors import HttpError
 
 from troubleshooter.guides import search as search_index
 from troubleshooter.guides.content import CodePair, get_library
+from troubleshooter.runs.api import router as runs_router
 
 
 class ApiWithETags(NinjaAPI):
@@ -30,7 +31,7 @@ class ApiWithETags(NinjaAPI):
         tag = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
         # Revalidate every time: the content changes only with a deployment, and a 304 is cheap.
         response["ETag"] = tag
-        response["Cache-Control"] = "no-cache"
+        response.setdefault("Cache-Control", "no-cache")  # a person's own runs say "private" too
         sent = [value.strip() for value in request.headers.get("If-None-Match", "").split(",")]
         if tag in sent or "*" in sent:
             not_modified = HttpResponseNotModified()
@@ -262,3 +263,7 @@ def search(request: HttpRequest, q: str = "") -> dict[str, Any]:
         "hits": [{"kind": h.document.kind, "title": h.document.title, "url": h.document.url, "score": h.score}
                  for h in hits],
     }
+
+
+# Runs: start, read, list, cancel and follow (troubleshooter/runs/api.py).
+api.add_router("/runs", runs_router)

@@ -18,12 +18,12 @@ from troubleshooter.guides.embed import embed_error, render_embed
 
 from . import access, executor, rendering
 from .models import Run
-from .views import _stored_events
+from .run_json import stored_events
 
 
 def _verdict(request: HttpRequest, run: Run, share_token: str = "") -> HttpResponse:
     run = executor.settle_if_stale(run)
-    context = rendering.run_context(run, rendering.state_for(run, _stored_events(run)), share_token=share_token)
+    context = rendering.run_context(run, rendering.state_for(run, stored_events(run)), share_token=share_token)
     return render_embed(request, "guides/embed/verdict.html", context, title=f"Verdict: {run.url}")
 
 

@@ -138,3 +138,25 @@ class Chore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (last done {self.last_done:%Y-%m-%d %H:%M})"
+
+
+class ApiToken(models.Model):
+    """A person's key to the JSON API, sent as `Authorization: Bearer <key_id>.<secret>`.
+
+    Only a hash of the secret is kept: the token is shown once, when it is made, and a copy
+    of the database cannot be used to call the API. The key id is not secret; it finds the
+    row so that the hash is compared with one value, in constant time (see tokens.py).
+    """
+
+    key_id = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)  # SHA-256 of the secret, hex
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)  # what the person uses it for
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"API token {self.key_id} of {self.user_id} ({self.name or 'unnamed'})"
