@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -14,11 +13,9 @@ from asgiref.sync import sync_to_async
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.db import connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -27,7 +24,6 @@ from troubleshooter.guides.tree import BadWalk, walk
 from troubleshooter.lab.demos import DEMOS, DEMOS_BY_SLUG, demo_initial
 from troubleshooter.pages import HtmxHttpRequest
 from troubleshooter.probe import KINDS, standalone
-from troubleshooter.probe.events import LiveEvent
 from troubleshooter.probe.record import SECRET_PLACEHOLDER, redact_url
 
 from . import access, commands, executor, imports, log_lines, rendering
@@ -43,7 +39,8 @@ from .forms import (
     plan_as_data,
 )
 from .models import Run
-from .stored_report import with_reads
+from .run_json import run_as_json, stored_events
+from .starting import Starter, launch, starter_for
 
 HISTORY_LENGTH = 50
 
@@ -153,87 +150,15 @@ async def new_run(request: HttpRequest) -> HttpResponse:
     form = RunForm(request.POST, framework_names=_framework_names())
     if not form.is_valid():
         return await sync_to_async(_form_page)(request, form, status=422)
-    claimed = await _launch(form, await sync_to_async(_starter)(request))
+    claimed = await launch(form, await sync_to_async(_starter)(request))
     if isinstance(claimed, str):
         form.add_error(None, claimed)
         return await sync_to_async(_form_page)(request, form, status=429)
     return redirect("run-detail", run_id=claimed.pk)
 
 
-class Starter:
-    """Who starts a run: the client's hashed address, and the signed-in user and chosen
-    team when there are accounts."""
-
-    def __init__(self, client: str, owner_id: int | None = None, team_id: int | None = None) -> None:
-        self.client = client
-        self.owner_id = owner_id
-        self.team_id = team_id
-
-
 def _starter(request: HttpRequest) -> Starter:
-    user = request.user
-    if not user.is_authenticated:
-        return Starter(client_key(request))
-    chosen = request.POST.get("team", "")
-    team_id = next((pk for pk, _name in access.teams_of(user) if str(pk) == chosen), None)
-    return Starter(client_key(request), owner_id=user.pk, team_id=team_id)
-
-
-def _over_limit(starter: Starter) -> str:
-    if executor.active_runs() >= settings.RUNS_MAX_ACTIVE:
-        return (f"{settings.RUNS_MAX_ACTIVE} experiments are running on this server already. "
-                "Try again when one has finished.")
-    if starter.owner_id is not None:
-        # A signed-in person is counted as themselves, wherever they connect from.
-        if executor.active_runs(owner_id=starter.owner_id) >= settings.RUNS_MAX_ACTIVE_PER_USER:
-            return (f"You have {settings.RUNS_MAX_ACTIVE_PER_USER} experiments running. "
-                    "Wait for one to finish, or cancel one.")
-        hour_ago = timezone.now() - timedelta(hours=1)
-        started = Run.objects.filter(owner_id=starter.owner_id, created__gte=hour_ago).count()
-        if started >= settings.RUNS_PER_HOUR_PER_USER:
-            return (f"You have started {settings.RUNS_PER_HOUR_PER_USER} experiments in the last hour, "
-                    "the most this server allows. Try again later.")
-        return ""
-    if executor.active_runs(client=starter.client) >= settings.RUNS_MAX_ACTIVE_PER_CLIENT:
-        return (f"You have {settings.RUNS_MAX_ACTIVE_PER_CLIENT} experiments running. "
-                "Wait for one to finish, or cancel one.")
-    return ""
-
-
-# Any number that no other part of the app takes as an advisory lock.
-RUN_CLAIM_LOCK = 0x72756E73
-
-
-def _claim_run(plan: dict[str, Any], starter: Starter) -> Run | str:
-    """Check the limits and create the run as one step, so that a burst of posts, in one
-    worker or across several, never starts more than the limits allow. PostgreSQL: an
-    advisory lock held until the transaction ends. SQLite: its transactions begin IMMEDIATE
-    (see settings), which takes the database's write lock before the count."""
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_CLAIM_LOCK])
-        refusal = _over_limit(starter)
-        if refusal:
-            return refusal
-        return Run.objects.create(
-            kind=plan["kind"], url=plan["url"][:2048], plan=plan, framework=plan["framework"], walk=plan["walk"],
-            client=starter.client, owner_id=starter.owner_id, team_id=starter.team_id,
-            heartbeat=timezone.now(), worker_id=executor.this_worker(),
-        )
-
-
-async def _launch(form: RunForm, starter: Starter) -> Run | str:
-    """The new run, started; or why it may not start now."""
-    assert form.experiment is not None
-    claimed = await sync_to_async(_claim_run)(form.plan(), starter)
-    if isinstance(claimed, Run):
-        executor.start(claimed.pk, form.experiment)
-    return claimed
-
-
-def _stored_events(run: Run) -> list[LiveEvent]:
-    return [event for batch in run.batches.values_list("events", flat=True) for event in batch]
+    return starter_for(client_key(request), request.user, request.POST.get("team", ""))
 
 
 def _managed_run(request: HttpRequest, run_id: uuid.UUID) -> Run | HttpResponse:
@@ -255,7 +180,7 @@ def _shared(token: str) -> Run:
 
 
 def _detail_page(request: HttpRequest, run: Run, share_token: str = "") -> HttpResponse:
-    state = rendering.state_for(run, _stored_events(run))
+    state = rendering.state_for(run, stored_events(run))
     context = rendering.run_context(run, state, share_token=share_token)
     context["commands"] = {
         "curl": commands.as_curl(run.plan),
@@ -373,16 +298,7 @@ def shared_run_json(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _json_download(run: Run) -> HttpResponse:
-    body = {
-        "id": str(run.pk),
-        "kind": run.kind,
-        "state": run.state,
-        "created": run.created.isoformat(),
-        "finished": run.finished.isoformat() if run.finished else None,
-        "request": run.plan,
-        **(with_reads(run.report, _stored_events(run)) if run.report else {"outcome": None}),
-    }
-    response = JsonResponse(body, json_dumps_params={"indent": 2})
+    response = JsonResponse(run_as_json(run), json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="run-{run.pk}.json"'
     return response
 
@@ -412,7 +328,7 @@ async def run_again(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse
         return redirect(reverse("run-new") + "?" + urlencode({"again": str(run.pk)}))
     starter = await sync_to_async(_starter)(request)
     starter.team_id = run.team_id  # a rerun stays with the run's team
-    again = await _launch(form, starter)
+    again = await launch(form, starter)
     if isinstance(again, str):
         return await sync_to_async(_form_page)(request, form, status=429, note=again)
     if request.htmx:  # the form came from a finished run swapped in over the socket
