@@ -45,6 +45,10 @@ class ApiWithETags(NinjaAPI):
 api = ApiWithETags(title="Streaming troubleshooter", version="1", urls_namespace="api-v1", docs_url=None)
 
 
+class NotFound(Schema):
+    detail: str
+
+
 class CauseSummary(Schema):
     id: str
     title: str
@@ -174,7 +178,7 @@ def causes(request: HttpRequest) -> list[dict[str, Any]]:
     return [_summary(cause) for cause in get_library().causes.values()]
 
 
-@api.get("/causes/{cause_id}", response=CauseOut, tags=["guides"])
+@api.get("/causes/{cause_id}", response={200: CauseOut, 404: NotFound}, tags=["guides"])
 def cause(request: HttpRequest, cause_id: str) -> dict[str, Any]:
     library = get_library()
     found = library.causes.get(cause_id)
@@ -191,7 +195,7 @@ def cause(request: HttpRequest, cause_id: str) -> dict[str, Any]:
     }
 
 
-@api.get("/causes/{cause_id}/pairs", response=list[CodePairOut], tags=["guides"])
+@api.get("/causes/{cause_id}/pairs", response={200: list[CodePairOut], 404: NotFound}, tags=["guides"])
 def cause_pairs(request: HttpRequest, cause_id: str) -> list[dict[str, Any]]:
     """The broken and fixed code of a cause, one pair per framework that fixes it in code."""
     found = get_library().causes.get(cause_id)
@@ -206,7 +210,7 @@ def frameworks(request: HttpRequest) -> list[dict[str, Any]]:
     return [_framework(library, framework_id) for framework_id in library.frameworks]
 
 
-@api.get("/frameworks/{framework_id}", response=FrameworkOut, tags=["guides"])
+@api.get("/frameworks/{framework_id}", response={200: FrameworkOut, 404: NotFound}, tags=["guides"])
 def framework(request: HttpRequest, framework_id: str) -> dict[str, Any]:
     library = get_library()
     if framework_id not in library.frameworks:
@@ -221,7 +225,7 @@ def _framework(library: Any, framework_id: str) -> dict[str, Any]:
             "causes_with_code": [pair.cause_id for pair in library.pairs_for_framework(framework_id)]}
 
 
-@api.get("/frameworks/{framework_id}/pairs", response=list[CodePairOut], tags=["guides"])
+@api.get("/frameworks/{framework_id}/pairs", response={200: list[CodePairOut], 404: NotFound}, tags=["guides"])
 def framework_pairs(request: HttpRequest, framework_id: str) -> list[dict[str, Any]]:
     library = get_library()
     if framework_id not in library.frameworks:

@@ -14,7 +14,7 @@ browser's session (with its CSRF check), else, when runs are open to everyone
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -26,6 +26,7 @@ from ninja.params import functions as param
 from ninja.security import APIKeyCookie, HttpBearer
 
 from troubleshooter.guides.content import get_library
+from troubleshooter.probe import FORMATS, KINDS
 
 from . import access, executor, sse, starting, tokens
 from .forms import HEADER_PREFIX, RunForm
@@ -72,8 +73,10 @@ class Problem(Schema):
 
 
 class FormProblems(Schema):
-    detail: str
-    errors: dict[str, list[str]] = Field(description="Messages by field; '__all__' for the request as a whole.")
+    # A sentence when the form refuses the run; the parser's list when the JSON itself does
+    # not fit the document.
+    detail: str | list[dict[str, Any]]
+    errors: dict[str, list[str]] = Field({}, description="Messages by field; '__all__' for the request as a whole.")
 
 
 class HeaderIn(Schema):
@@ -84,14 +87,15 @@ class HeaderIn(Schema):
 
 
 class RunIn(Schema):
-    """What the web form asks, as JSON. Each field means what it does on the form."""
+    """What the web form asks, as JSON. Each field means what it does on the form; the form's
+    rules across fields (a GET has no body, a comparison needs a second URL...) answer 422."""
 
-    url: str
-    kind: str = Field("single", description="single, compare, parallel, repeat, ... (the form's kinds)")
-    method: str = "GET"
-    format: str = "auto"
+    url: str = Field(json_schema_extra={"pattern": "^(https?|wss?)://"})
+    kind: str = Field("single", json_schema_extra={"enum": list(KINDS)})
+    method: Literal["GET", "POST", "PUT", "PATCH"] = "GET"
+    format: str = Field("auto", json_schema_extra={"enum": list(FORMATS)})
     body: str = ""
-    body_kind: str = "json"
+    body_kind: Literal["json", "text"] = "json"
     headers: list[HeaderIn] = []
     total_seconds: float = 60
     concurrency: int = 5
@@ -99,7 +103,7 @@ class RunIn(Schema):
     compare_url: str = ""
     model: str = ""
     prompt: str = ""
-    known_timeouts: str = ""
+    known_timeouts: str = Field("", description="Timeouts your infrastructure is set to, e.g. '60, 350'.")
     framework: str = ""
     walk: str = ""
     team: int | None = Field(None, description="A team (group) of yours to share the run with.")
