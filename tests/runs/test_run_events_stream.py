@@ -54,7 +54,7 @@ def test_a_finished_runs_events_replay_with_their_numbers_then_the_end(in_memory
     sent = messages(text)
     assert [m["id"] for m in sent[:-1]] == ["1", "2", "3", "4", "5"]
     assert json.loads(sent[0]["data"])["type"] == "chunk"
-    assert sent[-1]["event"] == "end" and "id" not in sent[-1]
+    assert sent[-1]["event"] == "run-end" and "id" not in sent[-1]
     assert json.loads(sent[-1]["data"]) == {"id": str(run.pk), "state": "finished", "outcome": "healthy",
                                             "run": f"/api/v1/runs/{run.pk}"}
 
@@ -112,7 +112,7 @@ def test_a_live_run_streams_each_event_as_it_happens_and_resumes_where_it_left_o
     run_id = started.json()["id"]
     arrived = sse_messages(live_app, f"/api/v1/runs/{run_id}/events")
     end_at, end = arrived[-1]
-    assert end["event"] == "end"
+    assert end["event"] == "run-end"
     ids = [int(m["id"]) for _, m in arrived[:-1]]
     assert ids == list(range(1, len(ids) + 1)), "every event once, in order, without gaps"
     chunks = [at for at, m in arrived[:-1] if json.loads(m["data"])["type"] == "chunk"]
@@ -125,4 +125,4 @@ def test_a_live_run_streams_each_event_as_it_happens_and_resumes_where_it_left_o
     middle = ids[len(ids) // 2]
     resumed = sse_messages(live_app, f"/api/v1/runs/{run_id}/events", headers={"Last-Event-ID": str(middle)})
     assert [int(m["id"]) for _, m in resumed[:-1]] == [n for n in ids if n > middle]
-    assert resumed[-1][1]["event"] == "end"
+    assert resumed[-1][1]["event"] == "run-end"

@@ -252,7 +252,7 @@ EVENT_STREAM_DOCUMENT = {
     "responses": {
         "200": {
             "description": "One SSE message per live event (`id:` is its sequence number, `data:` the event as "
-                           "JSON), then an `end` event with the run's state and outcome.",
+                           "JSON), then a `run-end` event with the run's state and outcome.",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
     },

@@ -4,7 +4,8 @@ It reads stored events the way the run page's websocket does (consumers.events_a
 still_running): the database is the record, and the channel layer only wakes the stream
 when a new batch is written or the run ends. Every event goes out with its sequence number
 as the SSE `id:`, so a client that reconnects with Last-Event-ID (or ?after=N) misses
-nothing and sees nothing twice. The stream ends with an `end` event when the run does.
+nothing and sees nothing twice. The stream ends with a `run-end` event when the run does
+(the probe's own `end` event, the end of one lane's stream, is an ordinary message).
 
 Between looks the stream holds no database connection: each look closes the one it used,
 so a hundred people watching quiet runs do not take a hundred connections from the pool.
@@ -50,7 +51,7 @@ def as_sse(event: LiveEvent) -> str:
 
 def end_event(run_id: uuid.UUID, state: str, outcome: str) -> str:
     body = {"id": str(run_id), "state": state, "outcome": outcome or None, "run": f"/api/v1/runs/{run_id}"}
-    return f"event: end\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
+    return f"event: run-end\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
 
 
 def _close_connection() -> None:
