@@ -33,6 +33,7 @@ PROVEN_EVERY_RUN = (
     "token-limit/langgraph",  # the measured truncation
     "shared-client-race/llamaindex",  # what the model was sent, per visitor
     "event-loop-misuse/langchain",  # a hard error after a warm-up
+    "proxy-buffering/infra",  # the guide's own nginx snippets, broken and fixed
 )
 
 
@@ -56,8 +57,8 @@ def test_every_code_pair_has_a_recorded_proof_or_a_reason_it_cannot_be_shown_her
 def test_every_proven_pair_was_proven_on_the_samples_as_they_are_now():
     for name, entry in recorded().items():
         if entry["status"] == "proven":
-            folder = GUIDES / "code" / name
-            assert proofs.sample_fingerprint(folder) == entry["fingerprint"], (
+            files = proofs.files_of(entry["cause"], entry["framework"])
+            assert proofs.sample_fingerprint(GUIDES / "code" / name, files) == entry["fingerprint"], (
                 f"{name} changed since it was proven: run `manage.py provesamples --only {name}`"
             )
 
@@ -83,6 +84,11 @@ def test_only_picks_a_cause_or_one_of_its_frameworks():
     by_cause = proving.select_pairs(pairs, ["token-limit"])
     assert {pair.framework for pair in by_cause} == {"langchain", "langgraph", "llamaindex", "autogen"}
     assert [pair.name for pair in proving.select_pairs(pairs, ["token-limit/autogen"])] == ["token-limit/autogen"]
+
+
+def test_the_infrastructure_pairs_a_local_nginx_can_show_are_proven_too():
+    names = {pair.name for pair in proving.discover_pairs(GUIDES)}
+    assert {"proxy-buffering/infra", "compression-buffering/infra"} <= names
 
 
 def test_every_cause_with_code_pairs_has_a_way_to_be_driven():

@@ -63,19 +63,32 @@ class Proofs:
 EMPTY = Proofs({}, None, {})
 
 
-def sample_fingerprint(folder: Path) -> str:
-    """The same digest the runner records: broken.py then fixed.py."""
+SAMPLE_FILES = ("broken.py", "fixed.py")
+# Infrastructure pairs proven with a real server: cause id -> their broken and fixed files.
+INFRA_FILES = {
+    "proxy-buffering": ("nginx-broken.conf", "nginx.conf"),
+    "compression-buffering": ("nginx-broken.conf", "nginx.conf"),
+}
+
+
+def files_of(cause: str, framework: str) -> tuple[str, str]:
+    return INFRA_FILES[cause] if framework == "infra" else SAMPLE_FILES
+
+
+def sample_fingerprint(folder: Path, files: tuple[str, ...] = SAMPLE_FILES) -> str:
+    """The same digest the runner records: the broken file, then the fixed one."""
     digest = hashlib.sha256()
-    for side in ("broken", "fixed"):
-        digest.update((folder / f"{side}.py").read_bytes())
+    for name in files:
+        digest.update((folder / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
 def is_current(guides: Path, entry: dict[str, Any]) -> bool:
     folder = guides / "code" / entry["cause"] / entry["framework"]
     try:
-        return bool(entry.get("fingerprint")) and sample_fingerprint(folder) == entry["fingerprint"]
-    except OSError:
+        files = files_of(entry["cause"], entry["framework"])
+        return bool(entry.get("fingerprint")) and sample_fingerprint(folder, files) == entry["fingerprint"]
+    except (OSError, KeyError):
         return False
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from troubleshooter.guides.proofs import sample_fingerprint
+from troubleshooter.guides.proofs import INFRA_FILES, files_of, sample_fingerprint
 from troubleshooter.probe import KINDS, Experiment, Limits, OutboundPolicy, ProbeSpec, Report, run_experiment
 from troubleshooter.vocabulary import FRAMEWORK_IDS
 
@@ -71,6 +71,8 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     "server-buffering": Scenario(broken_causes=("server-buffering",)),
     "proxy-buffering": Scenario(proxy="buffering", broken_causes=("proxy-buffering",)),
+    # Proven with the guide's own nginx snippets (framework "infra").
+    "compression-buffering": Scenario(broken_causes=("compression-buffering", "proxy-buffering")),
     "idle-timeout": Scenario(
         # The silence comes from a slow service (LangGraph, AutoGen) or a model that thinks
         # before it answers (LangChain's planner, LlamaIndex's reranker): 4 s, twice the proxy's timeout.
@@ -129,11 +131,12 @@ class Pair:
         return f"{self.cause}/{self.framework}"
 
     def source(self, side: str) -> Path:
-        return self.folder / f"{side}.py"
+        broken, fixed = files_of(self.cause, self.framework)
+        return self.folder / (broken if side == "broken" else fixed)
 
     def fingerprint(self) -> str:
-        """Changes whenever either sample does, so a stale proof can be told from a current one."""
-        return sample_fingerprint(self.folder)
+        """Changes whenever either file does, so a stale proof can be told from a current one."""
+        return sample_fingerprint(self.folder, files_of(self.cause, self.framework))
 
 
 @dataclass
@@ -163,10 +166,13 @@ class PairResult:
 
 
 def discover_pairs(guides_dir: Path) -> list[Pair]:
+    """Every framework pair, and the infrastructure pairs a local server can show."""
     pairs = []
     for folder in sorted((guides_dir.resolve() / "code").glob("*/*")):
         if folder.name in FRAMEWORK_IDS and (folder / "broken.py").exists() and (folder / "fixed.py").exists():
             pairs.append(Pair(folder.parent.name, folder.name, folder))
+        elif folder.name == "infra" and folder.parent.name in INFRA_FILES:
+            pairs.append(Pair(folder.parent.name, "infra", folder))
     return pairs
 
 
@@ -309,6 +315,58 @@ PROXY_SETTINGS = {
         f"            proxy_read_timeout {PROXY_READ_TIMEOUT:g}s;"
     ),
 }
+
+
+async def streaming_upstream(scope: dict[str, Any], receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
+    """An app that streams 30 events, 40 ms apart, on any path, and says nothing to proxies:
+    what a proxy snippet must pass through untouched. Served by uvicorn for the infra proofs."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
+    for index in range(30):
+        event = f"data: {{\"seq\": {index}}}\n\n".encode()
+        await send({"type": "http.response.body", "body": event, "more_body": True})
+        await asyncio.sleep(0.04)
+    await send({"type": "http.response.body", "body": b"event: done\ndata: {}\n\n", "more_body": False})
+
+
+INFRA_PATH = "/api/chat/stream"  # the streaming route the snippets configure
+
+
+def nginx_from_snippet(snippet: str, prefix: Path, port: int, upstream: int) -> Path:
+    """The snippet as written, listening on a loopback port and proxying to a local app."""
+    local = re.sub(r"listen\s+80;", f"listen 127.0.0.1:{port};", snippet)
+    local = re.sub(r"server\s+127\.0\.0\.1:8000;", f"server 127.0.0.1:{upstream};", local)
+    conf = nginx_check_config(local, prefix)
+    conf.write_text(conf.read_text().replace("events {}", "events {}\ndaemon off;", 1))
+    return conf
+
+
+async def prove_infra_side(pair: Pair, side: str, upstream: Server, workdir: Path) -> SideResult:
+    binary = nginx_binary()
+    if binary is None:
+        return SideResult("nginx is not installed", False)
+    prefix = Path(tempfile.mkdtemp(prefix=f"nginx-{side}-", dir=workdir))
+    prefix.chmod(0o777)
+    port = free_port()
+    conf = nginx_from_snippet(pair.source(side).read_text(), prefix, port, upstream.port)
+    argv = [binary, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
+    async with serve(argv, base_environment(), prefix, prefix / "nginx.out", port, start_seconds=10) as proxy:
+        report = await probe(proxy.base, Route("GET", INFRA_PATH), "single")
+    scenario = SCENARIOS[pair.cause]
+    return judge_diagnosis(report, side, scenario)
+
+
+async def prove_infra_pair(pair: Pair, workdir: Path) -> tuple[SideResult, SideResult]:
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+            "troubleshooter.guides.proving:streaming_upstream"]
+    log = workdir / f"{pair.cause}.infra.upstream.log"
+    async with serve(argv, {**base_environment(), "PYTHONPATH": str(PROJECT_ROOT)}, PROJECT_ROOT, log, port) as app:
+        broken, fixed = await asyncio.gather(prove_infra_side(pair, "broken", app, workdir),
+                                             prove_infra_side(pair, "fixed", app, workdir))
+    return broken, fixed
 
 
 def nginx_check_config(snippet: str, prefix: Path) -> Path:
@@ -646,10 +704,13 @@ async def prove_pair_once(pair: Pair, lab_base: str, workdir: Path) -> PairResul
     ok = True
     for mode in (scenario.mode, *scenario.extra_modes):
         try:
-            broken, fixed = await asyncio.gather(
-                prove_side(pair, "broken", scenario, mode, lab_base, workdir),
-                prove_side(pair, "fixed", scenario, mode, lab_base, workdir),
-            )
+            if pair.framework == "infra":
+                broken, fixed = await prove_infra_pair(pair, workdir)
+            else:
+                broken, fixed = await asyncio.gather(
+                    prove_side(pair, "broken", scenario, mode, lab_base, workdir),
+                    prove_side(pair, "fixed", scenario, mode, lab_base, workdir),
+                )
         except Exception as exc:  # a sample that does not start is a failed proof, not a crash
             broken = fixed = SideResult(f"could not run: {exc}"[:600], False)
         label = "" if mode == scenario.mode else f"[{mode}] "
