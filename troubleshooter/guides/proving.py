@@ -61,7 +61,10 @@ class Scenario:
     fixed_outcomes: tuple[str, ...] = ("healthy",)
     # diagnosis | truncation | error-reported | version-drift | hard-error | cut-off | serialised
     judge: str = "diagnosis"
-    warmups: int = 0  # requests before the one probed: some failures appear only on the second
+    # Requests sent straight to the app before the one probed: the first request pays for the
+    # app's lazy imports, which would otherwise count as the stream's first-byte time; and some
+    # failures appear only on the second request.
+    warmups: int = 1
     not_reproducible: str = ""
     turns: int = 0  # for drive "turns": how many turns of one conversation
     extra_modes: tuple[str, ...] = ()  # more model behaviours the same pair must survive
@@ -77,21 +80,20 @@ SCENARIOS: dict[str, Scenario] = {
         # The silence comes from a slow service (LangGraph, AutoGen) or a model that thinks
         # before it answers (LangChain's planner, LlamaIndex's reranker): 4 s, twice the proxy's timeout.
         model="chunks=20;delay=0.03;think=4", service_delay=4, proxy="idle", broken_causes=("idle-timeout",),
-        env=(("HEARTBEAT_SECONDS", "0.5"),), warmups=1,
+        env=(("HEARTBEAT_SECONDS", "0.5"),),
     ),
     "client-disconnect": Scenario(model="chunks=80;delay=0.1", drive="disconnect"),
     "blocking-event-loop": Scenario(
-        # A warm-up first, so the stream alone is not slowed by the app's first imports.
-        model="chunks=20;delay=0.05", service_delay=1.0, drive="parallel", judge="serialised", warmups=1,
+        model="chunks=20;delay=0.05", service_delay=1.0, drive="parallel", judge="serialised",
         broken_causes=("blocking-event-loop", "worker-saturation"),
     ),
     # The probe sees the app's own 500 or a stream that stops: the cause's hard error.
-    "event-loop-misuse": Scenario(warmups=1, judge="hard-error"),
+    "event-loop-misuse": Scenario(judge="hard-error"),
     # Enough tokens to fill a bounded queue or reach a metrics call every 50 tokens.
     "callback-exception": Scenario(model="chunks=1100;delay=0.001", judge="cut-off"),
     # Long answers (about 9 KB each) and 0.05 s more to the first token per KiB of prompt, as a
     # long context costs: the fixes' budgets (3000-6000 tokens, 20 messages) fill within 10 turns.
-    "state-growth": Scenario(model="chunks=1500;delay=0.0005;per_kb=0.05", drive="turns", turns=7, warmups=1),
+    "state-growth": Scenario(model="chunks=1500;delay=0.0005;per_kb=0.05", drive="turns", turns=7),
     "version-drift": Scenario(judge="version-drift", broken_causes=("version-drift",)),
     "token-limit": Scenario(mode="length", model="chunks=400;delay=0.002", judge="truncation"),
     "upstream-error": Scenario(mode="error", judge="error-reported", extra_modes=("drop",)),
