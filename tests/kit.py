@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import ROOT, app_environment, free_port, manage
+from tests.support import ROOT, app_environment, free_port, manage, wait_until_healthy
 
 NGINX = "/usr/sbin/nginx"
 
@@ -120,18 +120,9 @@ def start_worker(env: dict[str, str], socket_path: Path, log: Path) -> subproces
             [sys.executable, "-m", "daphne", "-u", str(socket_path), "troubleshooter.asgi:application"],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 30
     transport = httpx.HTTPTransport(uds=str(socket_path))
-    with httpx.Client(transport=transport, base_url="http://localhost") as direct:
-        while True:
-            try:
-                if socket_path.exists() and direct.get("/healthz/", timeout=1).status_code == 200:
-                    return process
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start: {log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    wait_until_healthy(process, log, httpx.Client(transport=transport, base_url="http://localhost"))
+    return process
 
 
 @contextmanager

@@ -117,6 +117,21 @@ def run_through_the_form(base: str, fields: dict[str, str], wait: float = 60,
             time.sleep(0.2)
 
 
+def wait_until_healthy(server: subprocess.Popen[bytes], log: Path, client: httpx.Client, seconds: float = 30) -> None:
+    """Until the app answers /healthz/ through `client`; its log's end if it dies or never does."""
+    deadline = time.monotonic() + seconds
+    with client:
+        while True:
+            try:
+                if client.get("/healthz/", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not start: {log.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+
 @contextmanager
 def daphne(env: dict[str, str], log: Path, command: Sequence[str] | None = None,
            preexec_fn: object = None, cwd: Path = ROOT) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
@@ -131,16 +146,7 @@ def daphne(env: dict[str, str], log: Path, command: Sequence[str] | None = None,
                                   preexec_fn=preexec_fn)  # type: ignore[arg-type]
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz/", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the app did not start: {log.read_text()[-3000:]}")
-                time.sleep(0.2)
+            wait_until_healthy(server, log, httpx.Client(base_url=base))
             yield server, base
         finally:
             server.terminate()
