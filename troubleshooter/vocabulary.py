@@ -28,6 +28,8 @@ APPLICATION_CAUSES = (
     "shared-client-race",
     "state-growth",
     "version-drift",
+    "stream-not-requested",
+    "lost-callback-context",
 )
 MODEL_CAUSES = ("token-limit", "upstream-error")
 

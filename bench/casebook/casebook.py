@@ -21,10 +21,10 @@ FRAMEWORKS = ("langchain", "langgraph", "llamaindex", "autogen", "none")
 REQUIRED = ("id", "source", "framework", "platform", "symptom", "error", "cause", "tree_answers", "search_phrase")
 OPTIONAL = ("also_acceptable", "lab")
 
-# Causes that issue 9 adds to the vocabulary (the contract already lists them). Incidents may
-# name them before troubleshooter/vocabulary.py does; until then the app cannot name them
-# either, and the replay counts them as misses.
-COMING_CAUSES = ("stream-not-requested", "lost-callback-context")
+# Causes the contract lists before troubleshooter/vocabulary.py does. Incidents may name them
+# early; until the vocabulary has them the app cannot name them either, and the replay counts
+# them as misses. (Issue 9's two new causes are in the vocabulary now.)
+COMING_CAUSES: tuple[str, ...] = ()
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SOURCE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+#[1-9][0-9]*$")

@@ -26,16 +26,15 @@ def test_a_person_walks_the_tree_to_a_cause_switches_tabs_goes_back_and_changes_
     expect(page).to_have_url(re.compile(r"symptom=all-at-once"))
     heading = page.locator("#step-heading")
     expect(heading).to_be_focused()  # focus lands on the new question after the swap
-    page.locator("#step a.answer").nth(1).click()  # "it still buffers when called directly"
-    expect(page).to_have_url(re.compile(r"buffer-where=direct-buffers"))
-    page.locator("#step a.answer").first.click()  # returns JSON when done
+    page.locator("#step a.answer").first.click()  # one JSON body, not an event stream
+    expect(page).to_have_url(re.compile(r"event-count=json"))
     expect(page.locator(".ranked-cause").first).to_contain_text("server-buffering")
     expect(page.locator(".leaf-fix")).to_contain_text("The fix for LangChain")
     leaf_url = page.url
 
     # The back button returns to the previous question, forward to the leaf again.
     page.go_back()
-    expect(page.get_by_role("heading", name="How does your handler send the answer?")).to_be_visible()
+    expect(page.get_by_role("heading", name="Look at the raw response: what does the answer come in?")).to_be_visible()
     page.go_forward()
     expect(page).to_have_url(leaf_url)
     expect(page.locator(".ranked-cause").first).to_be_visible()

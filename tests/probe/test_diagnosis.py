@@ -14,6 +14,7 @@ CAUSE_IDS = {
     "request-timeout", "serverless-limits", "content-length-mismatch", "client-disconnect", "multi-worker-routing",
     "retry-duplicate-runs", "blocking-event-loop", "worker-saturation", "event-loop-misuse", "callback-exception",
     "shared-client-race", "state-growth", "version-drift", "token-limit", "upstream-error",
+    "stream-not-requested", "lost-callback-context",
 }
 
 
@@ -76,6 +77,84 @@ def test_a_json_body_that_came_in_one_piece_after_a_wait_is_server_buffering():
     assert "4.2 s after the request" in evidence
     assert "Content-Length: 2048" in evidence
     assert "application/json" in evidence
+
+
+ANSWER = " ".join(["Streams", "fail", "in", "quiet", "ways:", "a", "proxy", "holds", "the", "bytes,"] * 4)
+
+
+def one_piece_record(text: str = ANSWER, at: float = 2.4, headers: dict | None = None, ending=None):
+    """An SSE stream whose headers came at once and whose whole text came in one event, late."""
+    events = [Event("content", at, text), Event("terminal", at + 0.001)]
+    reads = [(at, 120 + len(text)), (at + 0.001, 60)]
+    return make_record(reads=reads, events=events, ending=ending or ("terminal-event", at + 0.002),
+                       headers=headers, time_to_headers=0.01)
+
+
+def test_the_whole_answer_in_one_event_after_a_wait_is_a_model_nobody_asked_to_stream():
+    verdict = diagnose(one_piece_record())
+    assert verdict.outcome == "buffered"
+    assert top(verdict) == "stream-not-requested"
+    evidence = " | ".join(verdict.causes[0].evidence)
+    assert "the whole answer (40 words, 211 characters) arrived in one content event, 2.4 s after the request" in evidence
+    assert "the headers came 10 ms after the request" in evidence
+    assert "one content event, 2.4 s after the request" in verdict.summary
+
+
+def test_lost_callbacks_on_old_python_are_named_below_it_with_the_python_version_as_the_tell():
+    verdict = diagnose(one_piece_record())
+    ranked = [cause.id for cause in verdict.causes]
+    assert ranked.index("lost-callback-context") > ranked.index("stream-not-requested")
+    evidence = " | ".join(verdict.cause("lost-callback-context").evidence)
+    assert "looks the same from outside" in evidence
+    assert "3.10 or earlier with LangChain or LangGraph" in evidence
+
+
+def test_a_server_that_names_python_3_10_makes_lost_callbacks_the_close_second():
+    verdict = diagnose(one_piece_record(headers={"Server": "Python/3.10 aiohttp/3.9.5"}))
+    assert [cause.id for cause in verdict.causes[:2]] == ["stream-not-requested", "lost-callback-context"]
+    assert verdict.cause("lost-callback-context").confidence >= 0.6
+    assert any("runs Python 3.10" in line for line in verdict.cause("lost-callback-context").evidence)
+
+
+def test_a_server_that_names_python_3_12_rules_lost_callbacks_out():
+    verdict = diagnose(one_piece_record(headers={"Server": "Werkzeug/3.0.3 Python/3.12.4"}))
+    assert top(verdict) == "stream-not-requested"
+    assert verdict.cause("lost-callback-context") is None
+    assert any("the callback context is carried" in line for line in verdict.causes[0].evidence)
+
+
+def test_one_event_behind_nginx_is_still_the_app_not_the_proxy():
+    verdict = diagnose(one_piece_record(headers={"Server": "nginx"}))
+    assert top(verdict) == "stream-not-requested"
+    proxy = verdict.cause("proxy-buffering")
+    assert proxy is not None and proxy.confidence < verdict.causes[0].confidence
+    assert any("does not merge them" in line for line in proxy.evidence)
+
+
+def test_a_short_one_word_answer_in_one_event_is_not_flagged():
+    verdict = diagnose(one_piece_record(text="Yes.", at=0.6))
+    assert verdict.outcome == "healthy"
+    assert verdict.cause("stream-not-requested") is None
+    assert verdict.cause("lost-callback-context") is None
+
+
+def test_a_whole_answer_that_comes_at_once_with_no_wait_is_not_flagged():
+    verdict = diagnose(one_piece_record(at=0.05))
+    assert verdict.cause("stream-not-requested") is None
+
+
+def test_one_long_event_on_a_stream_that_was_cut_is_a_cut_not_an_answer_sent_whole():
+    verdict = diagnose(make_record(reads=[(2.4, 400)], events=[Event("content", 2.4, ANSWER)], ending=("reset", 2.5)))
+    assert verdict.outcome == "cut-off"
+    assert verdict.cause("stream-not-requested") is None
+
+
+def test_many_tokens_arriving_together_are_not_a_single_piece():
+    reads = [(3.0 + i * 0.0001, 40) for i in range(40)]
+    events = [Event("content", t, "word ") for t, _ in reads] + [Event("terminal", 3.01)]
+    verdict = diagnose(make_record(reads=reads, events=events, ending=("terminal-event", 3.02)))
+    assert verdict.outcome == "buffered"
+    assert verdict.cause("stream-not-requested") is None
 
 
 def test_everything_at_once_behind_nginx_is_proxy_buffering_with_the_numbers():

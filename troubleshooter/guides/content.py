@@ -148,6 +148,19 @@ class Answer:
     label: str
     next: str
     platforms: tuple[str, ...] = ()  # the platforms this answer names, as platforms.yaml ids
+    # Where the walk goes instead when the framework chosen earlier is one of these: the same
+    # observation leads to a framework's own switch (LangGraph's stream_mode, AutoGen's
+    # model_client_stream), which a question for every framework would ask in vain.
+    next_by_framework: tuple[tuple[str, str], ...] = ()
+
+    def next_for(self, framework_id: str | None) -> str:
+        """The node this answer leads to on a walk with `framework_id` chosen."""
+        return dict(self.next_by_framework).get(framework_id or "", self.next)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Every node this answer can lead to, whatever the framework."""
+        return (self.next, *(target for _, target in self.next_by_framework))
 
 
 @dataclass(frozen=True)
@@ -676,6 +689,8 @@ def _load_tree(
             target = str(item.get("next") or "")
             if target not in raw_questions and target not in leaves:
                 reader.problem(path, f"{a_where}.next", f"'{target}' is neither a question nor a leaf")
+            by_framework = _next_by_framework(reader, path, a_where, item.get("next_by_framework"),
+                                              framework_ids, set(raw_questions) | set(leaves))
             platforms: tuple[str, ...] = ()
             raw_platforms = item.get("platforms")
             if raw_platforms is not None and not (
@@ -693,6 +708,7 @@ def _load_tree(
                     label=reader.value_text(path, item.get("label"), f"{a_where}.label"),
                     next=target,
                     platforms=platforms,
+                    next_by_framework=by_framework,
                 )
             )
         questions[question_id] = Question(
@@ -710,6 +726,28 @@ def _load_tree(
     tree = Tree(start=start, questions=questions, leaves=leaves)
     _check_tree_shape(reader, path, tree)
     return tree
+
+
+def _next_by_framework(
+    reader: _Reader, path: Path, where: str, raw: Any, framework_ids: set[str], nodes: set[str]
+) -> tuple[tuple[str, str], ...]:
+    """An answer's `next_by_framework`: framework id -> question or leaf id."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        reader.problem(path, f"{where}.next_by_framework", "must map framework ids to questions or leaves")
+        return ()
+    routes: list[tuple[str, str]] = []
+    for framework_id, target in raw.items():
+        framework_id, target = str(framework_id), str(target or "")
+        if framework_id not in framework_ids | {OTHER_FRAMEWORK}:
+            reader.problem(path, f"{where}.next_by_framework", f"'{framework_id}' is not a framework id or 'other'")
+        elif target not in nodes:
+            reader.problem(path, f"{where}.next_by_framework.{framework_id}",
+                           f"'{target}' is neither a question nor a leaf")
+        else:
+            routes.append((framework_id, target))
+    return tuple(routes)
 
 
 def _check_tree_shape(reader: _Reader, path: Path, tree: Tree) -> None:
@@ -730,8 +768,9 @@ def _check_tree_shape(reader: _Reader, path: Path, tree: Tree) -> None:
             return
         on_path.add(node_id)
         for answer in question.answers:
-            if answer.next in tree.questions or answer.next in tree.leaves:
-                visit(answer.next)
+            for target in answer.targets:
+                if target in tree.questions or target in tree.leaves:
+                    visit(target)
         on_path.discard(node_id)
 
     visit(tree.start)

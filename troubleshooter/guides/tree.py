@@ -76,20 +76,32 @@ class Walk:
         return urlencode([*kept, (EARLIER_ANSWER, self.steps[index].answer.id)])
 
 
-def most_questions_from(tree: Tree, node_id: str) -> int:
+def most_questions_from(tree: Tree, node_id: str, framework_id: str | None = None) -> int:
     """How many questions the longest walk from `node_id` to a leaf asks, `node_id` included.
-    The tree has no cycles (the guides check makes sure), so the recursion ends."""
-    counted: dict[str, int] = {}
+    A walk whose framework is known follows that framework's routes; one whose framework is
+    still to be asked may take any of them. The tree has no cycles (the guides check makes
+    sure), so the recursion ends."""
+    counted: dict[tuple[str, str | None], int] = {}
 
-    def longest(node: str) -> int:
+    def onward(answer: Answer, framework: str | None) -> int:
+        if answer.next_by_framework and framework is None:
+            return max(longest(target, None) for target in answer.targets)
+        return longest(answer.next_for(framework), framework)
+
+    def longest(node: str, framework: str | None) -> int:
         question = tree.questions.get(node)
         if question is None:
             return 0
-        if node not in counted:
-            counted[node] = 1 + max((longest(answer.next) for answer in question.answers), default=0)
-        return counted[node]
+        key = (node, framework)
+        if key not in counted:
+            # After the framework question, the answer chosen is the walk's framework.
+            counted[key] = 1 + max(
+                (onward(answer, answer.id if question.asks_framework else framework) for answer in question.answers),
+                default=0,
+            )
+        return counted[key]
 
-    return longest(node_id)
+    return longest(node_id, framework_id)
 
 
 def walk(tree: Tree, params: Mapping[str, Sequence[str]]) -> Walk:
@@ -114,6 +126,7 @@ def walk(tree: Tree, params: Mapping[str, Sequence[str]]) -> Walk:
             raise BadWalk(f"'{values[0]}' is not one of the answers to '{question.text}'")
 
     steps: list[Step] = []
+    framework_id: str | None = None
     node_id = tree.start
     while node_id in tree.questions:
         question = tree.questions[node_id]
@@ -122,12 +135,14 @@ def walk(tree: Tree, params: Mapping[str, Sequence[str]]) -> Walk:
             earlier = question.answer(earlier_ids[0]) if earlier_ids else None
             if earlier_ids and earlier is None:
                 raise BadWalk(f"'{earlier_ids[0]}' is not one of the answers to '{question.text}'")
-            most = len(steps) + most_questions_from(tree, node_id)
+            most = len(steps) + most_questions_from(tree, node_id, framework_id)
             return Walk(steps=tuple(steps), question=question, leaf=None, most_questions=most, earlier=earlier)
         answer = question.answer(answer_id)
         assert answer is not None  # checked above
         steps.append(Step(question=question, answer=answer))
-        node_id = answer.next
+        if question.asks_framework:
+            framework_id = answer.id
+        node_id = answer.next_for(framework_id)
     if earlier_ids:
         raise BadWalk("This walk has no question left to change an answer to.")
     return Walk(steps=tuple(steps), question=None, leaf=tree.leaves[node_id], most_questions=len(steps))

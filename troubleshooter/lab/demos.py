@@ -39,6 +39,8 @@ DEMOS: tuple[Demo, ...] = (
     Demo("healthy", "A healthy SSE stream", "healthy", "/lab/sse/healthy/?chunks=40&delay=0.05"),
     Demo("buffered", "A proxy that buffers", "buffered, proxy-buffering", "/lab/sse/buffered/?chunks=40&delay=0.05",
          outcome="buffered", cause="proxy-buffering"),
+    Demo("one-piece", "A model nobody asked to stream", "buffered, stream-not-requested",
+         "/lab/sse/one-piece/?chunks=40&delay=0.05", outcome="buffered", cause="stream-not-requested"),
     Demo("idle-cut", "A silence, then a cut", "cut-off, idle-timeout", "/lab/sse/idle-cut/?chunks=8&delay=0.1&gap=3",
          outcome="cut-off", cause="idle-timeout"),
     Demo("hard-cut", "A hard limit on total time", "cut-off, request-timeout", "/lab/sse/hard-cut/?at=3&delay=0.1",

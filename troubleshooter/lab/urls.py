@@ -7,6 +7,7 @@ urlpatterns = [
     path("sse/healthy/", views.sse_healthy),
     path("sse/clock/", views.sse_clock),
     path("sse/buffered/", views.sse_buffered),
+    path("sse/one-piece/", views.sse_one_piece),
     path("sse/idle-cut/", views.sse_idle_cut),
     path("sse/hard-cut/", views.sse_hard_cut),
     path("sse/serverless-cut/", views.sse_serverless_cut),

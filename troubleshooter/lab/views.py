@@ -176,6 +176,22 @@ async def sse_buffered(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @lab_view
+async def sse_one_piece(request: HttpRequest) -> StreamingHttpResponse:
+    """What an app whose model was never asked to stream sends: the headers at once, then
+    nothing while the model writes `chunks` words at `delay` each, then the whole answer as one
+    content event, its finish chunk and [DONE]. The stream is correct; it has one piece."""
+    chunks, delay = chunk_params(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        await asyncio.sleep(chunks * delay)  # the whole generation, unseen
+        answer = "".join(word(index) for index in range(chunks))
+        yield openai_chunk(0, answer, role=True)
+        yield openai_chunk(1, None, "stop") + sse("[DONE]")
+
+    return event_stream(body())
+
+
+@lab_view
 async def sse_idle_cut(request: HttpRequest) -> StreamingHttpResponse:
     """A few chunks, a silence of `gap` seconds, then the connection ends mid-answer."""
     chunks, delay = chunk_params(request)
@@ -680,6 +696,7 @@ def endpoints(base: str) -> dict[str, Any]:
         "healthy SSE": f"{base}sse/healthy/?chunks=20&delay=0.05",
         "send-time clock (for timing accuracy)": f"{base}sse/clock/?chunks=100&delay=0.01",
         "buffered (a proxy holds everything)": f"{base}sse/buffered/?chunks=20&delay=0.05",
+        "the whole answer in one event (the model was not asked to stream)": f"{base}sse/one-piece/",
         "idle gap, then a cut": f"{base}sse/idle-cut/?chunks=5&gap=3",
         "hard cut at a set time": f"{base}sse/hard-cut/?at=3",
         "serverless function stopped at its limit": f"{base}sse/serverless-cut/?at=3",

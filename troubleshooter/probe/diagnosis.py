@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from troubleshooter.vocabulary import CAUSE_IDS
 
 from .metrics import Metrics, OverlapAnalysis, RatesAround, densest_window, measure, percentile, rates_around
-from .record import Record
+from .record import Event, Record
 
 # Known timeouts, in seconds, of common intermediaries and platforms. "idle"
 # fires after that long without a byte; "hard" after that long in total.
@@ -67,6 +67,14 @@ SILENCE_TIMES_RHYTHM = 8.0
 # Limits are configured in whole seconds; a cut this close to a whole number of seconds
 # after the request, while data flowed, looks configured rather than accidental.
 ROUND_CUT_TOLERANCE = 0.06
+# A model that streams sends a word or a few per event. One content event holding at least
+# this many words, on a stream that otherwise ended properly, is a whole answer sent in one
+# piece: the model was not asked to stream. A short reply ("Yes.") fits in one event anyway.
+ONE_PIECE_MIN_WORDS = 12
+# Servers that name their Python in the Server header (aiohttp, Werkzeug, http.server).
+PYTHON_IN_SERVER = re.compile(r"\bPython/(\d+)\.(\d+)")
+# Before this version async code cannot carry LangChain's callback context into a new task.
+CONTEXT_CARRYING_PYTHON = (3, 11)
 # Servers whose own limit on a request's total time kills the worker mid-response.
 TIME_LIMITED_SERVERS = {
     "gunicorn": "gunicorn kills a sync worker that runs past --timeout (30 s by default), mid-response",
@@ -192,6 +200,8 @@ def outcome_of(context: Context) -> str:
         return "limit-reached"
     if context.was_cut or ending == "cancelled":
         return "cut-off"
+    if one_piece_answer(context) is not None:
+        return "buffered"
     if _is_substantial(context) and (arrived_all_at_once(record, metrics) or arrived_in_buffer_blocks(metrics)):
         return "buffered"
     return "healthy"
@@ -204,6 +214,27 @@ def _is_substantial(context: Context) -> bool:
     if metrics.content_chars and context.media_type and not context.is_streaming_type:
         return True
     return metrics.content_event_count >= 3 or metrics.chunk_count >= 3 or metrics.bytes >= 512
+
+
+def one_piece_answer(context: Context) -> Event | None:
+    """The only content event of a stream that ended properly, when it holds a whole answer
+    and came late: the delivery worked, but there was one piece to deliver."""
+    record, metrics = context.record, context.metrics
+    if not context.is_streaming_type or metrics.content_event_count != 1 or metrics.error_event_count:
+        return None
+    ended_properly = metrics.terminal_seen or (context.ending == "clean-close" and not record.expects_terminal)
+    if not ended_properly:
+        return None
+    event = next(event for event in record.events if event.kind == "content")
+    if len(event.text.split()) < ONE_PIECE_MIN_WORDS or event.t < LATE_FIRST_BYTE_SECONDS:
+        return None
+    return event
+
+
+def server_python(record: Record) -> tuple[int, int] | None:
+    """The Python version the Server header names, when it names one."""
+    found = PYTHON_IN_SERVER.search(record.header("Server") or "")
+    return (int(found.group(1)), int(found.group(2))) if found else None
 
 
 # --- evidence phrasing -------------------------------------------------------
@@ -309,9 +340,66 @@ def rule_proxy_buffering(context: Context) -> Cause | None:
     if signs:
         confidence += 0.25
     evidence.extend(_header_facts(record))
+    if one_piece_answer(context) is not None:
+        # A proxy holds events back but never merges them: one event means the app sent one.
+        confidence -= 0.2
+        evidence.append("all the text came in a single event: a proxy holds events back but does not merge them")
     if context.content_encoding:
         confidence -= 0.15  # compression explains the same picture
     return Cause("proxy-buffering", _clamp(confidence), evidence)
+
+
+def one_piece_sentence(context: Context, event: Event) -> str:
+    words = len(event.text.split())
+    return (f"the whole answer ({words} words, {len(event.text)} characters) arrived in one content event, "
+            f"{seconds(event.t)} after the request")
+
+
+def rule_stream_not_requested(context: Context) -> Cause | None:
+    event = one_piece_answer(context)
+    if event is None:
+        return None
+    record = context.record
+    evidence = [
+        one_piece_sentence(context, event),
+        "a model that streams sends a word or a few per event: one event this long means the text was "
+        "complete before it was sent, because nothing upstream asked the model, engine or agent to stream",
+    ]
+    headers_at = record.time_to_headers
+    if headers_at is not None and event.t - headers_at >= LATE_FIRST_BYTE_SECONDS:
+        evidence.append(f"the headers came {seconds(headers_at)} after the request: the app answered at once, "
+                        "then had nothing to send until the answer was complete")
+    evidence.append(f"Content-Type: {record.header('Content-Type')}, and the stream ended properly: "
+                    "the delivery worked, there was just one piece to deliver")
+    python = server_python(record)
+    if python is not None and python >= CONTEXT_CARRYING_PYTHON:
+        evidence.append(f"Server: {record.header('Server')}: on Python {python[0]}.{python[1]} the callback "
+                        "context is carried, so lost callbacks (lost-callback-context) do not explain it")
+    return Cause("stream-not-requested", 0.75, evidence)
+
+
+def rule_lost_callback_context(context: Context) -> Cause | None:
+    """The same picture as stream-not-requested, from another cause: only the server's Python
+    version tells them apart, and a probe sees it only when the Server header names it."""
+    event = one_piece_answer(context)
+    if event is None:
+        return None
+    python = server_python(context.record)
+    if python is not None and python >= CONTEXT_CARRYING_PYTHON:
+        return None
+    evidence = [
+        one_piece_sentence(context, event),
+        "this looks the same from outside as a model nobody asked to stream: on Python before 3.11, "
+        "LangChain and LangGraph lose the run's callbacks in async code unless the config is passed on, "
+        "so the model is not streamed and stream_mode=\"messages\" gets the reply when the node ends",
+    ]
+    if python is None:
+        evidence.append("the tell is the server's Python version: 3.10 or earlier with LangChain or LangGraph "
+                        "callbacks points here; the same code on 3.11 or later streams")
+        return Cause("lost-callback-context", 0.45, evidence)
+    evidence.append(f"Server: {context.record.header('Server')}: the app runs Python {python[0]}.{python[1]}, "
+                    "where this happens; if it uses LangChain or LangGraph, pass the config to the model call")
+    return Cause("lost-callback-context", 0.7, evidence)
 
 
 def rule_compression_buffering(context: Context) -> Cause | None:
@@ -989,6 +1077,8 @@ Rule = Callable[[Context], Cause | None]
 RULES: tuple[Rule, ...] = (
     rule_server_buffering,
     rule_proxy_buffering,
+    rule_stream_not_requested,
+    rule_lost_callback_context,
     rule_compression_buffering,
     rule_per_chunk_compression,
     rule_idle_timeout,
@@ -1135,5 +1225,7 @@ def summarise(outcome: str, context: Context) -> str:
         how = ending.kind if ending else "no ending"
         return f"The stream ended before its terminal event ({how}) after {delivered}."
     if outcome == "buffered":
-        return f"All content arrived, but not incrementally: {at_once_sentence(record, metrics)}."
+        piece = one_piece_answer(context)
+        how = one_piece_sentence(context, piece) if piece is not None else at_once_sentence(record, metrics)
+        return f"All content arrived, but not incrementally: {how}."
     return f"Streamed {delivered} and ended {'with its terminal event' if metrics.terminal_seen else 'cleanly'}."
