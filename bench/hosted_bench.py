@@ -138,6 +138,7 @@ async def load(deployment: Deployment, database: str, target: str, runs: int, vi
     if refused:
         raise SystemExit(f"{len(refused)} runs were refused: {refused[:5]}")
     paths = [response.headers["location"] for response in posted]
+    print(f"  {runs} runs started through nginx in {time.monotonic() - started:.1f} s")
     viewers = asyncio.gather(*(watch(deployment, path, cookie) for path in paths for _ in range(viewers_per_run)))
     held = 0
     if kill_after is not None:
@@ -150,6 +151,11 @@ async def load(deployment: Deployment, database: str, target: str, runs: int, vi
 
 def stored(database: str, run_ids: list[str]) -> dict[str, Any]:
     with psycopg.connect(database) as conn:
+        by_worker = conn.execute(
+            "SELECT w.pid, count(*) FROM runs_run r JOIN runs_worker w ON w.id = r.worker_id "
+            "WHERE r.id::text = ANY(%s) GROUP BY w.pid ORDER BY w.pid", [run_ids],
+        ).fetchall()
+        print(f"  runs by worker process: {dict(by_worker)}")
         states = dict(conn.execute("SELECT id::text, state FROM runs_run WHERE id::text = ANY(%s)", [run_ids]).fetchall())
         batches = conn.execute(
             "SELECT run_id::text, first_seq, last_seq FROM runs_runevents WHERE run_id::text = ANY(%s) "

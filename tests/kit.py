@@ -70,7 +70,7 @@ def site_config(workdir: Path, https_port: int, http_port: int, workers: int) ->
         assert old in text, f"deploy/nginx.conf no longer has {old!r}"
         text = text.replace(old, new)
     upstreams = "".join(
-        f"    server unix:{workdir}/run/worker-{n}.sock max_fails=1 fail_timeout=5s;\n" for n in range(1, workers + 1)
+        f"    server unix:{workdir}/run/worker-{n}.sock max_fails=3 fail_timeout=5s;\n" for n in range(1, workers + 1)
     )
     lines = [line for line in text.splitlines(keepends=True) if "worker-" not in line or "server unix:" not in line]
     text = "".join(lines).replace("upstream troubleshooter {\n", "upstream troubleshooter {\n" + upstreams, 1)
@@ -112,14 +112,24 @@ def write_nginx(workdir: Path, https_port: int, http_port: int, workers: int) ->
     return conf
 
 
-def start_worker(env: dict[str, str], socket_path: Path, log: Path) -> subprocess.Popen[bytes]:
+def worker_command(socket_dir: Path, number: int) -> list[str]:
+    """The ExecStart of deploy/systemd/troubleshooter@.service for worker `number`, with this
+    machine's Python and socket folder: the test runs what the unit runs."""
+    unit = (ROOT / "deploy" / "systemd" / "troubleshooter@.service").read_text()
+    start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    words = start.removeprefix("ExecStart=").replace("%i", str(number)).split()
+    assert words[0] == "/srv/troubleshooter/venv/bin/daphne", start
+    return [sys.executable, "-m", "daphne", *(word.replace("/run/troubleshooter/", f"{socket_dir}/")
+                                              for word in words[1:])]
+
+
+def start_worker(env: dict[str, str], socket_dir: Path, number: int, log: Path) -> subprocess.Popen[bytes]:
     """One worker as troubleshooter@N.service starts it."""
+    socket_path = socket_dir / f"worker-{number}.sock"
     socket_path.unlink(missing_ok=True)
     with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-u", str(socket_path), "troubleshooter.asgi:application"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(worker_command(socket_dir, number), cwd=ROOT, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT)
     transport = httpx.HTTPTransport(uds=str(socket_path))
     wait_until_healthy(process, log, httpx.Client(transport=transport, base_url="http://localhost"))
     return process
@@ -148,7 +158,7 @@ def kit_deployment(workdir: Path, database: str, redis: str, workers: int = 2,
     with ExitStack() as stack:
         for number in range(1, workers + 1):
             socket_path = workdir / "run" / f"worker-{number}.sock"
-            process = start_worker(env, socket_path, workdir / f"worker-{number}.log")
+            process = start_worker(env, workdir / "run", number, workdir / f"worker-{number}.log")
             stack.callback(_stop, process)
             deployment.workers[number] = process
             deployment.sockets[number] = socket_path
