@@ -72,7 +72,7 @@ async def watch_until_final(url: str, origin: str, cookie: str, seen: list[str],
     raise AssertionError(f"no final update within {wait} s; last: {seen[-1:]}")
 
 
-def test_a_run_through_nginx_survives_its_worker_being_killed_as_interrupted(tmp_path, scratch_database):
+def test_through_nginx_a_run_is_watched_interrupted_by_a_killed_worker_shared_and_pruned(tmp_path, scratch_database):
     """Sign in, start a run and watch it over the websocket, all through nginx; kill the
     worker that runs it; the other worker tells the page it was interrupted."""
     lab_env = app_environment(tmp_path / "lab", LAB_ENABLED="1", DATABASE_URL=f"sqlite:///{tmp_path / 'lab.db'}")
@@ -132,6 +132,21 @@ def test_a_run_through_nginx_survives_its_worker_being_killed_as_interrupted(tmp
             page = browser.get(run_path)
             assert page.status_code == 200 and "Interrupted" in page.text
             assert browser.get(run_path + "json/").json()["state"] == "interrupted"
+            # Sharing, through nginx: a stranger reads the run by its link alone.
+            token = csrf_token(page.text)
+            browser.post(run_path + "share/", data={"csrfmiddlewaretoken": token})
+            shared_path = re.search(r'value="https://[^/]+(/runs/shared/[^"]+)"', browser.get(run_path).text).group(1)
+        with site.client() as stranger:
+            assert stranger.get(run_path).status_code == 302  # to the sign-in page
+            assert "A shared run, read-only" in stranger.get(shared_path).text
+
+        # Retention, on this deployment's database: an old run goes, with its events.
+        with psycopg.connect(scratch_database) as conn:
+            conn.execute("UPDATE runs_run SET finished = now() - interval '40 days' WHERE id = %s", [run_id])
+        pruned = manage(site.env, "pruneruns")
+        assert "Deleted 1 runs" in pruned.stdout, pruned.stderr
+        with site.client() as stranger:
+            assert stranger.get(shared_path).status_code == 404
 
 
 @pytest.fixture(autouse=True)
