@@ -1,0 +1,156 @@
+"""The troubleshooter asks what separates the causes real incidents confuse: compression or a
+buffering proxy, a slow first token behind an idle timer or a limit on total time, a provider's
+error frame or the app's own exception. Every question says how to find its answer, and "not
+sure" never loses what the other answers would name first."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import pytest
+
+from troubleshooter.guides.content import get_library
+from troubleshooter.guides.tree import walk
+
+# What a question's help may point at: a command or the browser's developer tools.
+HOW_TO_FIND_OUT = ("curl", "network tab", "grep", "--version", "pip ", "OPENAI_LOG")
+
+
+def real_walk(query: str):
+    return walk(get_library().tree, parse_qs(query, keep_blank_values=True))
+
+
+def ranked(query: str) -> list[str]:
+    current = real_walk(query)
+    assert current.leaf is not None, f"{query} stops at {current.question.id if current.question else '?'}"
+    return [item.cause_id for item in current.leaf.causes]
+
+
+def first_cause(leaf_id: str) -> str:
+    return get_library().tree.leaves[leaf_id].causes[0].cause_id
+
+
+# --- every question -----------------------------------------------------------------------
+
+
+def test_every_question_says_how_to_find_the_answer_with_a_command_or_the_browser():
+    for question in get_library().tree.questions.values():
+        assert any(way in question.help_html for way in HOW_TO_FIND_OUT), question.id
+
+
+def test_not_sure_never_drops_what_the_other_answers_name_first_out_of_the_top_three():
+    tree = get_library().tree
+    checked = 0
+    for question in tree.questions.values():
+        unsure = question.answer("not-sure")
+        if unsure is None or unsure.next not in tree.leaves:
+            continue  # a "not sure" that asks another question keeps every cause open
+        top_three = [item.cause_id for item in tree.leaves[unsure.next].causes[:3]]
+        for answer in question.answers:
+            if answer is not unsure and answer.next in tree.leaves:
+                assert first_cause(answer.next) in top_three, (question.id, answer.id, top_three)
+        checked += 1
+    assert checked >= 8
+
+
+# --- compression or a proxy ----------------------------------------------------------------
+
+PROXIED = "framework=other&symptom=all-at-once&event-count=many-at-once&buffer-where=direct-streams"
+
+
+def test_the_bypass_test_asks_for_compression_the_way_a_browser_does():
+    assert "--compressed" in get_library().tree.questions["buffer-where"].help_html
+
+
+def test_the_content_encoding_question_gives_the_command_and_says_plain_curl_hides_compression():
+    help_html = get_library().tree.questions["public-encoding"].help_html
+    assert "Accept-Encoding: gzip, br" in help_html
+    assert "sends no" in help_html and "Accept-Encoding" in help_html
+
+
+def test_a_content_encoding_on_the_public_response_names_compression_before_the_proxy():
+    assert ranked(f"{PROXIED}&public-encoding=yes")[:2] == ["compression-buffering", "proxy-buffering"]
+
+
+def test_no_content_encoding_goes_on_to_ask_what_sits_in_front():
+    assert real_walk(f"{PROXIED}&public-encoding=no").question.id == "proxy-kind"
+
+
+@pytest.mark.parametrize(("answer", "first"), [("yes", "compression-buffering"), ("no", "proxy-buffering")])
+def test_bursts_are_compression_with_a_content_encoding_and_a_proxy_without(answer, first):
+    assert ranked(f"framework=other&symptom=slow-or-stalls&stall-when=bursts&burst-encoding={answer}")[0] == first
+
+
+def test_two_proxies_in_a_row_explain_why_x_accel_buffering_seems_ignored():
+    leaf = real_walk(f"{PROXIED}&public-encoding=no&proxy-kind=two-proxies").leaf
+    assert leaf.causes[0].cause_id == "proxy-buffering"
+    assert "proxy_pass_header X-Accel-Buffering" in leaf.causes[0].why_html
+
+
+def test_a_proxy_that_cannot_be_bypassed_can_still_be_named():
+    assert real_walk("framework=other&symptom=all-at-once&event-count=not-sure&buffer-where=cannot-bypass").question.id == "proxy-kind"
+
+
+# --- nothing arrives, then it fails -------------------------------------------------------
+
+DROP = "framework=other&symptom=nothing-then-drop"
+
+
+@pytest.mark.parametrize(
+    ("platform", "first"),
+    [
+        ("nginx", "idle-timeout"),
+        ("alb", "idle-timeout"),
+        ("gunicorn", "request-timeout"),
+        ("api-gateway", "request-timeout"),
+        ("heroku", "request-timeout"),
+        ("vercel", "serverless-limits"),
+        ("cloud-run", "request-timeout"),
+        ("cloudflare", "idle-timeout"),
+        ("busy", "worker-saturation"),
+        ("client", "client-disconnect"),
+    ],
+)
+def test_a_request_that_fails_before_any_text_is_named_by_the_box_that_gave_up(platform, first):
+    assert ranked(f"{DROP}&drop-where={platform}")[0] == first
+
+
+def test_a_slow_first_token_behind_a_60_second_idle_timer_keeps_the_handler_in_view():
+    causes = ranked(f"{DROP}&drop-where=alb")
+    assert causes[:2] == ["idle-timeout", "server-buffering"]
+
+
+def test_the_platform_named_on_the_way_brings_its_own_fix():
+    from troubleshooter.guides.tree import platform_fix
+
+    library = get_library()
+    fix = platform_fix(real_walk(f"{DROP}&drop-where=alb"), library.causes)
+    assert fix is not None and {snippet.platform_id for snippet in fix.snippets} == {"aws-alb"}
+
+
+def test_a_gateway_error_page_asks_the_same_question_as_a_silent_drop():
+    assert real_walk("framework=other&symptom=error-page&error-kind=gateway-5xx").question.id == "drop-where"
+
+
+def test_not_knowing_what_sits_in_front_asks_how_long_it_took():
+    assert real_walk(f"{DROP}&drop-where=not-sure").question.id == "drop-when"
+    assert ranked(f"{DROP}&drop-where=not-sure&drop-when=s55-60")[0] == "idle-timeout"
+    assert ranked(f"{DROP}&drop-where=not-sure&drop-when=s29-30")[0] == "request-timeout"
+
+
+# --- a stream that just ends --------------------------------------------------------------
+
+
+def test_a_provider_error_frame_seen_in_the_logs_reaches_upstream_error():
+    causes = ranked("framework=other&symptom=stops-early&cut-when=random&random-cut-source=provider-error")
+    assert causes[0] == "upstream-error"
+
+
+def test_a_traceback_at_the_cut_is_the_apps_own_exception_first():
+    causes = ranked("framework=autogen&symptom=stops-early&cut-when=random&random-cut-source=traceback")
+    assert causes[:2] == ["callback-exception", "upstream-error"]
+
+
+def test_a_stream_that_just_ends_keeps_a_dropped_provider_error_in_the_top_three():
+    causes = ranked("framework=other&symptom=stops-early&cut-when=long-answers&end-signal=nothing")
+    assert "upstream-error" in causes[:3]
