@@ -656,3 +656,10 @@ def test_a_gunicorn_server_cut_mid_stream_is_its_worker_timeout():
     verdict = diagnose(flowing_until(3.37, server="gunicorn"))
     assert top(verdict) == "request-timeout"
     assert any("gunicorn kills a sync worker" in line for line in verdict.causes[0].evidence)
+
+
+def test_a_serverless_function_cut_while_streaming_at_no_documented_limit_is_still_the_platforms_cap():
+    record = flowing_until(3.01, server="Vercel")
+    verdict = diagnose(record)
+    assert top(verdict) == "serverless-limits"
+    assert verdict.cause("serverless-limits").confidence > verdict.cause("request-timeout").confidence

@@ -47,6 +47,8 @@ DEMOS: tuple[Demo, ...] = (
          outcome="cut-off", cause="request-timeout"),
     Demo("worker-timeout", "A worker killed at its time limit", "cut-off, request-timeout (Server: gunicorn)",
          "/lab/sse/worker-timeout/?at=2.5&delay=0.1", outcome="cut-off", cause="request-timeout"),
+    Demo("serverless-cut", "A serverless function stopped mid-stream", "cut-off, serverless-limits (Server: Vercel)",
+         "/lab/sse/serverless-cut/?at=2&delay=0.1", outcome="cut-off", cause="serverless-limits"),
     Demo("no-terminal", "No terminal event", "cut-off, callback-exception",
          "/lab/sse/no-terminal/?chunks=20&delay=0.05", outcome="cut-off", cause="callback-exception"),
     Demo("gzip", "A gzip member per chunk", "cut-off, per-chunk-compression", "/lab/sse/gzip/?chunks=20&delay=0.05",

@@ -977,7 +977,11 @@ def rule_serverless_limits(context: Context) -> Cause | None:
     match = _closest(elapsed, PLATFORM_LIMITS[platform]) or _closest(elapsed, context.timeouts.get("hard", {}))
     if match is None:
         evidence.append("no documented limit of the platform matches that time; its duration limit is configurable")
-        return Cause("serverless-limits", 0.3, evidence)
+        # Cut while bytes were still arriving (the last within a second), by a platform that
+        # ends functions at their configured duration: the likeliest cap, above a generic
+        # limit on total time. After a silence it is only a weak pointer.
+        arriving = flowing and (metrics.gap_before_end or 0.0) <= 1.0
+        return Cause("serverless-limits", 0.55 if arriving else 0.3, evidence)
     evidence.append(f"that matches {match[1]}")
     if flowing:
         evidence.append("data was still flowing when it stopped, as when a platform ends a function that runs too long")
