@@ -15,6 +15,7 @@ from bench.casebook.casebook import (
     FRAMEWORKS,
     REQUIRED,
     Incident,
+    echo_problems,
     lab_problems,
     load,
     schema_problems,
@@ -84,3 +85,24 @@ def test_the_tree_check_catches_an_answer_the_question_does_not_offer():
                         search_phrase="p")
     problems = tree_problems([incident], {"framework": ["other"], "symptom": ["all-at-once"]})
     assert problems == ["one: 'sideways' is not an answer to 'symptom'"]
+
+
+def cause_phrases() -> dict[str, list[str]]:
+    return {cause.id: [*cause.search_terms, *cause.symptoms] for cause in get_library().causes.values()}
+
+
+# Echoes that are not copies: the guide phrase is older than the incident, which was gathered
+# blind by someone who had not read the guides; both simply use the common words.
+COINCIDENCES = ("openoats-sidecast-low-token-default: token-limit says 'answer cut off mid sentence'",)
+
+
+def test_no_guide_phrase_repeats_a_casebook_search_phrase(incidents):
+    echoes = echo_problems(incidents, cause_phrases())
+    assert [echo for echo in echoes if not echo.startswith(COINCIDENCES)] == []
+
+
+def test_the_echo_check_catches_a_search_term_copied_from_an_incident(incidents):
+    incident = next(i for i in incidents if i.search_phrase)
+    copied = {"proxy-buffering": [incident.search_phrase.upper() + "!"]}
+    assert len(echo_problems([incident], copied)) == 1
+    assert echo_problems([incident], {"proxy-buffering": ["a phrase about something else entirely"]}) == []

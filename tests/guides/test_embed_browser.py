@@ -6,6 +6,7 @@ and a portal that is not in EMBED_ALLOWED_ORIGINS is refused by frame-ancestors.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -92,6 +93,24 @@ def content_height(frame: Any) -> int:
     return int(frame.evaluate("Math.ceil(document.getElementById('embed-root').getBoundingClientRect().height)"))
 
 
+def wait_frame_follows_content(page: Any, frame_id: str, timeout: float = 10.0) -> int:
+    """Waits until the frame is as tall as what it shows, read twice in a row; returns it.
+
+    Both sides are measured again on every try: right after a tab switch the content may
+    still be laying out, and host.js resizes after it.
+    """
+    inner = page.locator(f"#{frame_id}").element_handle().content_frame()
+    deadline = time.monotonic() + timeout
+    agreed = 0
+    while True:
+        height, wanted = frame_height(page, frame_id), content_height(inner)
+        agreed = agreed + 1 if abs(height - wanted) <= 1 else 0
+        if agreed == 2:
+            return height
+        assert time.monotonic() < deadline, f"frame {height} px, content {wanted} px"
+        page.wait_for_timeout(50)
+
+
 def wait_sized_to_content(page: Any, frame_id: str) -> int:
     """Waits until host.js has made the frame as tall as what it shows; returns that height."""
     page.frame_locator(f"#{frame_id}").locator("#embed-root").wait_for()
@@ -128,12 +147,7 @@ def test_the_frame_follows_a_framework_tab_switch(page, embedding_app, portals):
     for name in ("LlamaIndex", "AutoGen", "LangGraph"):
         frame.locator("nav.tabs a", has_text=name).click()
         frame.locator("nav.tabs a.current", has_text=name).wait_for()
-        page.wait_for_function(
-            "([id, want]) => Math.abs(document.getElementById(id).getBoundingClientRect().height - want) <= 1",
-            arg=["cause", content_height(inner)],
-        )
-        heights[name] = frame_height(page, "cause")
-        assert abs(heights[name] - content_height(inner)) <= 1
+        heights[name] = wait_frame_follows_content(page, "cause")
     # The tab's code differs in length, and the frame followed each one.
     assert len({before, *heights.values()}) > 1
     assert inner.url.startswith(embedding_app + "/embed/causes/proxy-buffering/?framework=langgraph")

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from troubleshooter.guides.content import Library, get_library, load_library
-from troubleshooter.guides.search import MAX_QUERY_LENGTH, SearchIndex, build_documents, index_for, snippet, tokens
+from troubleshooter.guides.search import MAX_QUERY_LENGTH, SearchIndex, build_index, index_for, snippet, tokens
 
 
 @cache
@@ -18,7 +18,7 @@ def guides() -> tuple[Library, SearchIndex]:
     """The real guides and their index, built once for this module (the app builds it once per load)."""
     library, problems = load_library(Path(settings.GUIDES_DIR))
     assert not problems
-    return library, SearchIndex(build_documents(library))
+    return library, build_index(library)
 
 
 def search(query: str):
@@ -306,7 +306,42 @@ def test_a_very_long_query_is_cut_to_the_longest_a_query_may_be(client):
     assert "timeout " * (MAX_QUERY_LENGTH // len("timeout ") + 1) not in html
 
 
+def rank_of(query: str, url: str) -> int:
+    urls = [hit.document.url for hit in search(query)]
+    return urls.index(url) + 1 if url in urls else len(urls) + 1
+
+
+def test_naming_the_platform_lifts_the_causes_its_settings_are_involved_in():
+    symptom = "the reply ends before it is done"
+    alone = rank_of(symptom, "/causes/serverless-limits/")
+    on_vercel = rank_of(symptom + " on vercel", "/causes/serverless-limits/")
+    assert on_vercel < alone and on_vercel <= 3
+
+
+def test_a_platform_named_in_two_words_is_recognised_and_a_part_of_it_is_not():
+    symptom = "stream ends after a few minutes"
+    assert rank_of(symptom + " on cloud run", "/causes/request-timeout/") < rank_of(
+        symptom + " on a run of the cloud", "/causes/request-timeout/"
+    )
+
+
+def test_a_stack_name_people_use_for_nginx_finds_the_proxy_page():
+    assert "/causes/proxy-buffering/" in top_urls("streaming output does not work on lemp")
+
+
+def test_tools_bound_to_a_model_lead_to_the_missing_stream_switch():
+    assert top_urls("the model stops streaming tokens after bind_tools")[0] == "/causes/stream-not-requested/"
+
+
 # --- the content behind it --------------------------------------------------------------
+
+
+def test_platform_aliases_must_be_a_list_of_strings(guides_copy):
+    path = guides_copy / "platforms.yaml"
+    path.write_text(path.read_text().replace("aliases: [vercel]", "aliases: vercel", 1))
+    _library, problems = load_library(guides_copy)
+    assert any("aliases" in str(problem) and "list of non-empty strings" in str(problem) for problem in problems)
+
 
 
 def test_search_terms_must_be_a_list_of_strings(guides_copy):

@@ -129,7 +129,7 @@ def test_a_streaming_switch_left_off_names_stream_not_requested_first(framework,
     "walk_query",
     [
         f"framework=langgraph&{ONE_EVENT}&langgraph-mode=not-sure&python-version=not-sure",
-        f"framework=langchain&{ONE_EVENT}&langchain-tokens=not-sure&python-version=not-sure",
+        f"framework=langchain&{ONE_EVENT}&langchain-tokens=not-sure&python-version-reader-unknown=not-sure",
     ],
 )
 def test_not_sure_about_the_code_or_the_python_keeps_both_new_causes_in_the_top_three(walk_query):

@@ -154,3 +154,55 @@ def test_a_traceback_at_the_cut_is_the_apps_own_exception_first():
 def test_a_stream_that_just_ends_keeps_a_dropped_provider_error_in_the_top_three():
     causes = ranked("framework=other&symptom=stops-early&cut-when=long-answers&end-signal=nothing")
     assert "upstream-error" in causes[:3]
+
+
+def test_cuts_at_random_points_with_nothing_in_the_logs_put_a_provider_failure_before_an_exception():
+    # An exception in per-chunk code is set off by content, so it stops the same prompt at the
+    # same place; cuts that land anywhere look like a provider failing or a client leaving.
+    causes = ranked("framework=other&symptom=stops-early&cut-when=random&random-cut-source=not-sure")
+    assert causes == ["upstream-error", "client-disconnect", "callback-exception"]
+
+
+def test_long_answers_cut_with_the_end_unseen_also_name_a_cap_on_total_time():
+    causes = ranked("framework=other&symptom=stops-early&cut-when=long-answers&end-signal=not-sure")
+    assert causes[0] == "token-limit" and "request-timeout" in causes
+
+
+# --- a cut at one minute ------------------------------------------------------------------
+
+MINUTE = "framework=other&symptom=stops-early&cut-when=same-time&hard-limit-when=s55-60"
+
+
+def test_a_cut_at_one_minute_asks_whether_text_was_still_arriving():
+    assert real_walk(MINUTE).question.id == "flow-before-minute-cut"
+
+
+def test_a_minute_cut_while_text_flows_is_a_cap_on_the_whole_request():
+    assert ranked(f"{MINUTE}&flow-before-minute-cut=flowing")[0] == "request-timeout"
+
+
+def test_a_minute_cut_after_a_quiet_minute_asks_which_idle_timer_sits_in_front():
+    assert real_walk(f"{MINUTE}&flow-before-minute-cut=quiet").question.id == "idle-where"
+    assert ranked(f"{MINUTE}&flow-before-minute-cut=quiet&idle-where=alb")[0] == "idle-timeout"
+
+
+# --- one piece from LangChain -------------------------------------------------------------
+
+ONE_PIECE = "framework=langchain&symptom=all-at-once&event-count=one-event"
+
+
+def test_not_knowing_the_token_reader_nor_python_puts_the_missing_stream_switch_first():
+    causes = ranked(f"{ONE_PIECE}&langchain-tokens=not-sure&python-version-reader-unknown=not-sure")
+    assert causes[:2] == ["stream-not-requested", "lost-callback-context"]
+
+
+def test_token_events_on_an_unknown_python_keep_lost_callbacks_first():
+    causes = ranked(f"{ONE_PIECE}&langchain-tokens=events&python-version=not-sure")
+    assert causes[0] == "lost-callback-context"
+
+
+def test_both_python_questions_ask_the_same_thing_the_same_way():
+    questions = get_library().tree.questions
+    twin, original = questions["python-version-reader-unknown"], questions["python-version"]
+    assert (twin.text, twin.help_html) == (original.text, original.help_html)
+    assert [(a.id, a.label) for a in twin.answers] == [(a.id, a.label) for a in original.answers]

@@ -140,6 +140,9 @@ class Platform:
     name: str
     kind: str
     settings: tuple[PlatformSetting, ...]
+    # What people call it in a search box ("alb", "cloud run"): a query that names the
+    # platform prefers the causes its settings are involved in.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -428,6 +431,7 @@ def _load_platforms(reader: _Reader, cause_ids: set[str]) -> dict[str, Platform]
             name=reader.string(path, entry, "name"),
             kind=kind,
             settings=tuple(settings_list),
+            aliases=reader.string_list(path, entry, "aliases", required=False),
         )
     return platforms
 

@@ -60,6 +60,13 @@ WHOLE_NAME_WEIGHT = 1.0
 # A platform setting or a framework page answers a query that names it; for a symptom, the
 # cause page should come first when the match is about as good.
 KIND_FACTOR = {"cause": 1.0, "framework": 0.8, "setting": 0.7}
+# A query that names a platform ("on Vercel", "behind an ALB") raises the causes that the
+# platform's settings are involved in: the symptom says what went wrong, the platform which
+# of the ways it goes wrong is likely. Each such cause gains this share of the best score,
+# scaled by how many of the platform's settings concern it (nginx has four settings about
+# buffering and one about gzip): enough to reorder near neighbours, not to outrank a page
+# that the symptom's own words point at clearly.
+PLATFORM_SHARE = 0.5
 
 # --- words -------------------------------------------------------------------------------
 
@@ -90,7 +97,12 @@ NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "five": 5, "ten
 JOINED = {("time", "out"): "timeout", ("timed", "out"): "timeout", ("times", "out"): "timeout",
           ("cut", "off"): "cut", ("cuts", "off"): "cut", ("cutoff",): "cut",
           ("one", "chunk"): "once", ("one", "piece"): "once", ("one", "go"): "once",
-          ("one", "block"): "once", ("single", "chunk"): "once", ("one", "shot"): "once"}  # fmt: skip
+          ("one", "block"): "once", ("single", "chunk"): "once", ("one", "shot"): "once",
+          # "in chunks" is not "chunked encoding": it says the text comes in lumps.
+          ("in", "chunks"): "burst", ("in", "blocks"): "burst", ("in", "batches"): "burst",
+          ("in", "lumps"): "lump", ("not", "connected"): "disconnect",
+          # "No longer streams": it did before, and the guides call what changed an upgrade.
+          ("no", "longer"): "upgrade"}  # fmt: skip
 # Words for the same symptom in the guides' own vocabulary, looked up by stem. A query word
 # also finds its synonyms, at a lower weight than the word itself.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -133,6 +145,17 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "elb": ("alb", "load", "balanc"),
     "lb": ("load", "balanc"),
     "gke": ("kubernet",),
+    # "Works locally, not in production": the guides say "against the app directly" and
+    # "through the public URL" for the same two places.
+    "local": ("direct", "bypass"),
+    "product": ("deploy", "public"),
+    "prod": ("deploy", "public"),
+    "deploy": ("product", "public"),
+    "smooth": ("uneven", "burst"),
+    "consum": ("drain", "exhaust"),
+    "halfway": ("mid", "middl"),
+    "drain": ("consum",),
+    "exhaust": ("drain", "consum"),
     "eks": ("kubernet",),
 }
 
@@ -251,6 +274,7 @@ class Document:
     url: str
     fields: tuple[Field, ...]
     errors: tuple[str, ...] = ()  # a cause's listed errors, matched as phrases
+    cause_id: str = ""  # set on a cause's page
 
 
 def _cause_document(library: Library, cause: Cause) -> Document:
@@ -260,6 +284,7 @@ def _cause_document(library: Library, cause: Cause) -> Document:
         title=cause.title,
         url=f"/causes/{cause.id}/",
         errors=cause.errors,
+        cause_id=cause.id,
         fields=(
             Field("title", cause.title, 5.0, quoted=False),
             Field("id", cause.id.replace("-", " "), 3.0, quoted=False),
@@ -310,6 +335,42 @@ def build_documents(library: Library) -> tuple[Document, ...]:
                 )
             )
     return tuple(documents)
+
+
+class PlatformName(NamedTuple):
+    """One name of a platform, as the words a query must hold in a row, and what it suggests:
+    the causes its settings are involved in, and the words the guides use for it (its first
+    alias), which a query that says "lemp" or "elb" is given too."""
+
+    terms: tuple[str, ...]
+    causes: dict[str, float]  # cause id -> its share of the platform's settings, 1.0 for the most
+    guide_terms: tuple[str, ...]
+
+
+def platform_names(library: Library) -> tuple[PlatformName, ...]:
+    names = []
+    for platform in library.platforms.values():
+        if not platform.aliases:
+            continue
+        counts = Counter(cause for setting in platform.settings for cause in setting.causes)
+        most = max(counts.values(), default=1)
+        causes = {cause: count / most for cause, count in counts.items()}
+        guide_terms = tuple(token.term for token in tokens(platform.aliases[0]))
+        for alias in platform.aliases:
+            terms = tuple(token.term for token in tokens(alias))
+            if terms:
+                names.append(PlatformName(terms, causes, guide_terms))
+    return tuple(names)
+
+
+def _names_in(query: Sequence[str], names: tuple[PlatformName, ...]) -> list[PlatformName]:
+    """The platform names the query holds."""
+    found = []
+    for name in names:
+        width = len(name.terms)
+        if any(tuple(query[i : i + width]) == name.terms for i in range(len(query) - width + 1)):
+            found.append(name)
+    return found
 
 
 # --- the index ---------------------------------------------------------------------------
@@ -370,8 +431,9 @@ def _pairs(terms: Sequence[str]) -> Iterator[str]:
 
 
 class SearchIndex:
-    def __init__(self, documents: tuple[Document, ...]):
+    def __init__(self, documents: tuple[Document, ...], platforms: tuple[PlatformName, ...] = ()):
         self.documents = documents
+        self._platforms = platforms
         analysed = [[(field, _unit(field)) for field in doc.fields] for doc in documents]
         field_lengths: dict[str, list[int]] = defaultdict(list)
         for fields in analysed:
@@ -447,6 +509,9 @@ class SearchIndex:
                 add(stand_in, weight, token.term)
                 if typing and position:
                     add(f"{own[position - 1]} {stand_in}", weight)
+        for platform in _names_in(own, self._platforms):
+            for term in platform.guide_terms:
+                add(term, 1.0, platform.terms[0])
         for pair in _pairs(own):
             add(pair, PAIR_WEIGHT)
         for name in whole_names(text):
@@ -506,11 +571,18 @@ class SearchIndex:
             for doc_index, errors in self._errors.items()
             if (found := _best_error_match(errors, query.error_words))
         }
+        suggested: dict[str, float] = defaultdict(float)
+        for name in _names_in(query.words, self._platforms):
+            for cause, share in name.causes.items():
+                suggested[cause] = max(suggested[cause], share)
+        weighted = {i: score * KIND_FACTOR[self.documents[i].kind] for i, score in scores.items()}
+        plain_best = max(weighted.values(), default=0.0)
         ranked = []
-        for doc_index, score in scores.items():
+        for doc_index, score in weighted.items():
             match = error_matches.get(doc_index)
             strength = match.strength if match else (False, 0)
-            ranked.append((strength, score * KIND_FACTOR[self.documents[doc_index].kind], -doc_index))
+            share = suggested.get(self.documents[doc_index].cause_id, 0.0)
+            ranked.append((strength, score + PLATFORM_SHARE * share * plain_best, -doc_index))
         # A cause whose error list the query quotes comes first, whatever the ranking says.
         ranked.sort(reverse=True)
         best = max((score for _, score, _ in ranked), default=0.0)
@@ -672,6 +744,10 @@ def snippet(text: str, query: str) -> str:
     return _excerpt(_unit(Field("text", text, 1.0)), _Query({t: 1.0 for t in own}, {}, own, frozenset(own), ()))
 
 
+def build_index(library: Library) -> SearchIndex:
+    return SearchIndex(build_documents(library), platform_names(library))
+
+
 _cached: tuple[Library, SearchIndex] | None = None
 
 
@@ -679,5 +755,5 @@ def index_for(library: Library) -> SearchIndex:
     """One index per loaded library, rebuilt only when the guides are reloaded."""
     global _cached
     if _cached is None or _cached[0] is not library:
-        _cached = (library, SearchIndex(build_documents(library)))
+        _cached = (library, build_index(library))
     return _cached[1]
