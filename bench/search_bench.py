@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     library = get_library()
     started = time.perf_counter()
-    index = search.SearchIndex(search.build_documents(library))
+    index = search.build_index(library)
     build = time.perf_counter() - started
     print(f"index: {len(index.documents)} documents, built in {build * 1000:.0f} ms")
 
