@@ -102,7 +102,9 @@ JOINED = {("time", "out"): "timeout", ("timed", "out"): "timeout", ("times", "ou
           ("in", "chunks"): "burst", ("in", "blocks"): "burst", ("in", "batches"): "burst",
           ("in", "lumps"): "lump", ("not", "connected"): "disconnect",
           # "No longer streams": it did before, and the guides call what changed an upgrade.
-          ("no", "longer"): "upgrade"}  # fmt: skip
+          ("no", "longer"): "upgrade",
+          # "Not in real time" is about arrival, not about a timeout.
+          ("real", "time"): "realtime"}  # fmt: skip
 # Words for the same symptom in the guides' own vocabulary, looked up by stem. A query word
 # also finds its synonyms, at a lower weight than the word itself.
 SYNONYMS: dict[str, tuple[str, ...]] = {
