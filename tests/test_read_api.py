@@ -42,6 +42,14 @@ def test_search_answers_with_ranked_hits(client):
     assert client.get("/api/v1/search").json()["hits"] == []
 
 
+def test_search_hits_say_why_they_rank_a_quoted_error_or_a_named_platform(client):
+    quoted = client.get("/api/v1/search", {"q": "FUNCTION_INVOCATION_TIMEOUT"}).json()["hits"][0]
+    assert quoted["error_match"] == "FUNCTION_INVOCATION_TIMEOUT"
+    hits = client.get("/api/v1/search", {"q": "the reply ends before it is done on vercel"}).json()["hits"]
+    lifted = {hit["url"]: hit["platforms"] for hit in hits if hit["platforms"]}
+    assert lifted.get("/causes/serverless-limits/") == ["Vercel Functions"]
+
+
 def test_unknown_things_are_404_with_a_message(client):
     for url, name in (("/api/v1/causes/nope", "nope"), ("/api/v1/causes/nope/pairs", "nope"),
                       ("/api/v1/frameworks/cobol", "cobol")):

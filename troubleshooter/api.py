@@ -12,7 +12,7 @@ import hashlib
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
-from ninja import NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import HttpError
 
 from troubleshooter.guides import search as search_index
@@ -147,6 +147,8 @@ class SearchHitOut(Schema):
     title: str
     url: str
     score: float
+    error_match: str = Field("", description="the cause's listed error that the query quotes, if any")
+    platforms: list[str] = Field([], description="platforms named in the query whose settings concern this cause")
 
 
 class SearchOut(Schema):
@@ -264,8 +266,11 @@ def search(request: HttpRequest, q: str = "") -> dict[str, Any]:
     hits = search_index.index_for(get_library()).search(q) if q.strip() else []
     return {
         "query": q,
-        "hits": [{"kind": h.document.kind, "title": h.document.title, "url": h.document.url, "score": h.score}
-                 for h in hits],
+        "hits": [
+            {"kind": h.document.kind, "title": h.document.title, "url": h.document.url, "score": h.score,
+             "error_match": h.error_match, "platforms": list(h.platforms)}
+            for h in hits
+        ],
     }
 
 

@@ -350,3 +350,10 @@ def test_search_terms_must_be_a_list_of_strings(guides_copy):
     path.write_text(re.sub(r"search_terms:\n(  - .*\n)+", "search_terms: all at once\n", text, count=1))
     _library, problems = load_library(guides_copy)
     assert "guides/causes/proxy-buffering.md [search_terms]: must be a list of non-empty strings" in map(str, problems)
+
+
+def test_a_result_lifted_by_a_named_platform_says_which_platform_setting_concerns_it(client):
+    html = client.get("/search/", {"q": "the reply ends before it is done on vercel"}).content.decode()
+    assert "A Vercel Functions setting is involved" in html
+    plain = client.get("/search/", {"q": "the reply ends before it is done"}).content.decode()
+    assert "setting is involved" not in plain

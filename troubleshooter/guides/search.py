@@ -347,6 +347,7 @@ class PlatformName(NamedTuple):
     terms: tuple[str, ...]
     causes: dict[str, float]  # cause id -> its share of the platform's settings, 1.0 for the most
     guide_terms: tuple[str, ...]
+    platform: str  # the platform's name, for the result that says why it ranks
 
 
 def platform_names(library: Library) -> tuple[PlatformName, ...]:
@@ -361,7 +362,7 @@ def platform_names(library: Library) -> tuple[PlatformName, ...]:
         for alias in platform.aliases:
             terms = tuple(token.term for token in tokens(alias))
             if terms:
-                names.append(PlatformName(terms, causes, guide_terms))
+                names.append(PlatformName(terms, causes, guide_terms, platform.name))
     return tuple(names)
 
 
@@ -385,6 +386,7 @@ class Hit:
     snippet_html: str
     matched_all: bool  # every word of the query is somewhere in the document
     error_match: str = ""  # the listed error that the query contains or quotes
+    platforms: tuple[str, ...] = ()  # platforms named in the query whose settings concern it
 
 
 @dataclass(frozen=True)
@@ -574,9 +576,12 @@ class SearchIndex:
             if (found := _best_error_match(errors, query.error_words))
         }
         suggested: dict[str, float] = defaultdict(float)
+        named_by: dict[str, list[str]] = defaultdict(list)
         for name in _names_in(query.words, self._platforms):
             for cause, share in name.causes.items():
                 suggested[cause] = max(suggested[cause], share)
+                if name.platform not in named_by[cause]:
+                    named_by[cause].append(name.platform)
         weighted = {i: score * KIND_FACTOR[self.documents[i].kind] for i, score in scores.items()}
         plain_best = max(weighted.values(), default=0.0)
         ranked = []
@@ -602,6 +607,7 @@ class SearchIndex:
                     snippet_html=self._snippet(doc_index, query, error),
                     matched_all=matched[doc_index] >= query.distinct,
                     error_match=error,
+                    platforms=tuple(named_by.get(self.documents[doc_index].cause_id, ())),
                 )
             )
         return hits
