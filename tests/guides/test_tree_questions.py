@@ -55,7 +55,7 @@ def test_not_sure_never_drops_what_the_other_answers_name_first_out_of_the_top_t
 
 # --- compression or a proxy ----------------------------------------------------------------
 
-PROXIED = "framework=other&symptom=all-at-once&event-count=many-at-once&buffer-where=direct-streams"
+PROXIED = "framework=other&symptom=all-at-once&streamed-before=never-or-unknown&event-count=many-at-once&buffer-where=direct-streams"
 
 
 def test_the_bypass_test_asks_for_compression_the_way_a_browser_does():
@@ -88,7 +88,7 @@ def test_two_proxies_in_a_row_explain_why_x_accel_buffering_seems_ignored():
 
 
 def test_a_proxy_that_cannot_be_bypassed_can_still_be_named():
-    assert real_walk("framework=other&symptom=all-at-once&event-count=not-sure&buffer-where=cannot-bypass").question.id == "proxy-kind"
+    assert real_walk("framework=other&symptom=all-at-once&streamed-before=never-or-unknown&event-count=not-sure&buffer-where=cannot-bypass").question.id == "proxy-kind"
 
 
 # --- nothing arrives, then it fails -------------------------------------------------------
@@ -188,7 +188,7 @@ def test_a_minute_cut_after_a_quiet_minute_asks_which_idle_timer_sits_in_front()
 
 # --- one piece from LangChain -------------------------------------------------------------
 
-ONE_PIECE = "framework=langchain&symptom=all-at-once&event-count=one-event"
+ONE_PIECE = "framework=langchain&symptom=all-at-once&streamed-before=never-or-unknown&event-count=one-event"
 
 
 def test_not_knowing_the_token_reader_nor_python_puts_the_missing_stream_switch_first():
@@ -206,3 +206,24 @@ def test_both_python_questions_ask_the_same_thing_the_same_way():
     twin, original = questions["python-version-reader-unknown"], questions["python-version"]
     assert (twin.text, twin.help_html) == (original.text, original.help_html)
     assert [(a.id, a.label) for a in twin.answers] == [(a.id, a.label) for a in original.answers]
+
+
+# --- a stream that used to work -----------------------------------------------------------
+
+ALL_AT_ONCE = "framework=llamaindex&symptom=all-at-once"
+
+
+def test_an_answer_that_comes_whole_asks_whether_it_ever_streamed():
+    assert real_walk(ALL_AT_ONCE).question.id == "streamed-before"
+
+
+def test_whole_answers_since_a_library_upgrade_name_the_release_change_first():
+    assert ranked(f"{ALL_AT_ONCE}&streamed-before=library-upgrade")[:2] == ["version-drift", "stream-not-requested"]
+
+
+def test_whole_answers_since_a_deploy_go_straight_to_the_bypass_test():
+    assert real_walk(f"{ALL_AT_ONCE}&streamed-before=deployed").question.id == "buffer-where"
+
+
+def test_not_knowing_the_history_asks_what_the_raw_response_holds():
+    assert real_walk(f"{ALL_AT_ONCE}&streamed-before=never-or-unknown").question.id == "event-count"
