@@ -163,9 +163,24 @@ def test_cuts_at_random_points_with_nothing_in_the_logs_put_a_provider_failure_b
     assert causes == ["upstream-error", "client-disconnect", "callback-exception"]
 
 
-def test_long_answers_cut_with_the_end_unseen_also_name_a_cap_on_total_time():
-    causes = ranked("framework=other&symptom=stops-early&cut-when=long-answers&end-signal=not-sure")
+LONG = "framework=other&symptom=stops-early&cut-when=long-answers&end-signal=not-sure"
+
+
+def test_long_answers_cut_with_the_end_unseen_ask_where_the_code_runs():
+    assert real_walk(LONG).question.id == "long-answer-host"
+
+
+def test_long_answers_cut_in_a_serverless_function_name_its_maximum_duration_first():
+    assert ranked(f"{LONG}&long-answer-host=function")[0] == "serverless-limits"
+
+
+def test_long_answers_cut_on_a_server_also_name_a_cap_on_total_time():
+    causes = ranked(f"{LONG}&long-answer-host=server")
     assert causes[0] == "token-limit" and "request-timeout" in causes
+
+
+def test_not_knowing_where_it_runs_keeps_both_the_token_budget_and_the_function_limit_first():
+    assert ranked(f"{LONG}&long-answer-host=not-sure")[:2] == ["token-limit", "serverless-limits"]
 
 
 # --- a cut at one minute ------------------------------------------------------------------
