@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from troubleshooter.guides.content import load_library
 from troubleshooter.vocabulary import CAUSE_IDS
 
 HTMX_TAB = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "code-panel"}
@@ -78,3 +79,29 @@ def test_an_unknown_framework_is_a_400_page(client):
 def test_code_is_highlighted_on_the_server(client):
     html = client.get("/causes/blocking-event-loop/?framework=langgraph").content.decode()
     assert '<span class="kn">import</span>' in html or '<span class="kn">from</span>' in html
+
+
+def test_a_cause_page_lists_the_real_incidents_that_confirmed_it_linking_each_thread(client):
+    html = client.get("/causes/stream-not-requested/").content.decode()
+    assert 'id="incidents-heading">Seen in real incidents<' in html
+    assert 'href="https://github.com/langchain-ai/langchain/issues/26971"' in html
+    assert "microsoft/autogen#1166" in html
+
+
+def test_the_chosen_frameworks_incidents_come_first(client):
+    html = client.get("/causes/stream-not-requested/", {"framework": "autogen"}).content.decode()
+    section = html[html.index('id="incidents"'):]
+    first = section.index("<li>")
+    assert "microsoft/autogen#" in section[first : section.index("</li>", first)]
+
+
+def test_an_incident_with_an_unknown_cause_or_a_malformed_thread_is_reported(guides_copy):
+    path = guides_copy / "incidents.yaml"
+    text = path.read_text()
+    text = text.replace("source: infiniflow/ragflow#857", "source: ragflow 857", 1)
+    text = text.replace("cause: proxy-buffering", "cause: gremlins", 1)
+    path.write_text(text)
+    _library, problems = load_library(guides_copy)
+    messages = [str(problem) for problem in problems]
+    assert any("'ragflow 857' is not owner/repo#number" in m for m in messages)
+    assert any("unknown cause id 'gremlins'" in m for m in messages)

@@ -219,8 +219,8 @@ def test_the_snippet_marks_a_phrase_not_the_same_words_scattered():
 def test_a_pasted_error_is_not_marked_word_by_word_inside_a_different_error():
     hits = search("Response content shorter than Content-Length")
     assert marks(hits[0].snippet_html) == ["Response content shorter than Content-Length"]
-    for hit in hits[1:]:
-        assert all(len(mark.split()) > 1 for mark in marks(hit.snippet_html))
+    for hit in hits[1:]:  # a phrase of two words or more ("Content-Length" is two), never one word
+        assert all(len(re.findall(r"[A-Za-z0-9]+", mark)) > 1 for mark in marks(hit.snippet_html))
 
 
 def test_snippets_escape_html_and_mark_the_query_words():
@@ -357,3 +357,18 @@ def test_a_result_lifted_by_a_named_platform_says_which_platform_setting_concern
     assert "A Vercel Functions setting is involved" in html
     plain = client.get("/search/", {"q": "the reply ends before it is done"}).content.decode()
     assert "setting is involved" not in plain
+
+
+def test_a_real_incident_is_searched_with_its_cause_in_its_reporters_words():
+    library, _index = guides()
+    incident = next(i for i in library.incidents if i.id == "chatollama-bind-tools-no-stream")
+    assert top_urls(incident.search_phrase)[0] == f"/causes/{incident.cause_id}/"
+
+
+def test_an_index_built_without_an_incident_holds_none_of_its_words():
+    library, _index = guides()
+    incident = library.incidents[0]
+    without = build_index(library, leave_out=incident.id)
+    texts = [field.text for document in without.documents for field in document.fields]
+    assert incident.symptom not in texts and incident.search_phrase not in texts
+    assert incident.symptom in [field.text for d in build_index(library).documents for field in d.fields]

@@ -39,6 +39,8 @@ GROUPS = {
 REQUIRED_SECTIONS = ("What happens", "How to confirm it", "The fix", "Prevention")
 PLATFORM_KINDS = {"proxy", "load-balancer", "cdn", "gateway", "serverless", "server", "client"}
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# A public thread, as owner/repo#number.
+THREAD = re.compile(r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#([1-9][0-9]*)$")
 OTHER_FRAMEWORK = "other"
 # The query parameter that carries the answer being changed (see tree.Walk.query_to_change);
 # no question may use it as its id.
@@ -199,11 +201,35 @@ class Tree:
 
 
 @dataclass(frozen=True)
+class Incident:
+    """A real incident from a public issue thread that confirms its cause, told in our words."""
+
+    id: str
+    source: str  # owner/repo#number
+    framework: str
+    platform: str
+    symptom: str
+    error: str
+    cause_id: str
+    search_phrase: str  # what the reporter would have typed into a search box
+
+    @property
+    def url(self) -> str:
+        """The thread on GitHub (an issue address also reaches a pull request)."""
+        match = THREAD.match(self.source)
+        return f"https://github.com/{match.group(1)}/issues/{match.group(2)}" if match else ""
+
+
+@dataclass(frozen=True)
 class Library:
     causes: dict[str, Cause]
     frameworks: dict[str, Framework]
     platforms: dict[str, Platform]
     tree: Tree
+    incidents: tuple[Incident, ...] = ()
+
+    def incidents_for(self, cause_id: str) -> list[Incident]:
+        return [incident for incident in self.incidents if incident.cause_id == cause_id]
 
     def settings_for_cause(self, cause_id: str) -> list[tuple[Platform, PlatformSetting]]:
         return [
@@ -370,6 +396,52 @@ def _load_frameworks(reader: _Reader) -> dict[str, Framework]:
         reader.problem(reader.root / "frameworks", "", "holds no framework pages")
     frameworks.sort(key=lambda f: (f.order, f.id))
     return {f.id: f for f in frameworks}
+
+
+def _load_incidents(reader: _Reader, cause_ids: set[str]) -> tuple[Incident, ...]:
+    """incidents.yaml: real incidents, shown on their cause's page and searched with it.
+
+    Only what the app uses is checked here; bench/casebook checks the fields the replay
+    needs (the tree answers) as well.
+    """
+    path = reader.root / "incidents.yaml"
+    if not path.exists():
+        return ()
+    data = reader.yaml_file(path)
+    entries = data.get("incidents") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        reader.problem(path, "incidents", "must be a list of incidents")
+        return ()
+    incidents: list[Incident] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        where = f"incidents[{index}]"
+        if not isinstance(entry, dict):
+            reader.problem(path, where, "must be a mapping")
+            continue
+        incident_id = reader.string(path, entry, "id")
+        if incident_id in seen or not SLUG.match(incident_id):
+            reader.problem(path, f"{where}.id", f"'{incident_id}' is not a valid id, or appears twice")
+        seen.add(incident_id)
+        source = reader.string(path, entry, "source")
+        if not THREAD.match(source):
+            reader.problem(path, f"{incident_id}.source", f"'{source}' is not owner/repo#number")
+        cause_id = reader.string(path, entry, "cause")
+        if cause_id not in cause_ids:
+            reader.problem(path, f"{incident_id}.cause", f"unknown cause id '{cause_id}'")
+        incidents.append(
+            Incident(
+                id=incident_id,
+                source=source,
+                framework=reader.string(path, entry, "framework"),
+                platform=reader.string(path, entry, "platform"),
+                symptom=reader.string(path, entry, "symptom"),
+                error=reader.string(path, entry, "error", required=False),
+                cause_id=cause_id,
+                search_phrase=reader.string(path, entry, "search_phrase"),
+            )
+        )
+    return tuple(incidents)
 
 
 def _load_platforms(reader: _Reader, cause_ids: set[str]) -> dict[str, Platform]:
@@ -811,7 +883,8 @@ def load_library(root: Path) -> tuple[Library, list[Problem]]:
                 )
     _check_pair_folders(reader, causes)
     tree = _load_tree(reader, causes, set(frameworks), set(platforms))
-    library = Library(causes=causes, frameworks=frameworks, platforms=platforms, tree=tree)
+    incidents = _load_incidents(reader, set(causes))
+    library = Library(causes=causes, frameworks=frameworks, platforms=platforms, tree=tree, incidents=incidents)
     return library, reader.problems
 
 

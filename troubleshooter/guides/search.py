@@ -284,8 +284,9 @@ class Document:
     cause_id: str = ""  # set on a cause's page
 
 
-def _cause_document(library: Library, cause: Cause) -> Document:
+def _cause_document(library: Library, cause: Cause, leave_out: str = "") -> Document:
     settings = library.settings_for_cause(cause.id)
+    incidents = [incident for incident in library.incidents_for(cause.id) if incident.id != leave_out]
     return Document(
         kind="cause",
         title=cause.title,
@@ -306,12 +307,18 @@ def _cause_document(library: Library, cause: Cause) -> Document:
             ),
             *(Field("body", section.text, 1.0) for section in cause.sections),
             *(Field("fix", f"{pair.title}. {pair.explanation_text}", 1.0) for pair in cause.pairs.values()),
+            # Real incidents in their reporters' terms: the words people use for a symptom
+            # that the guide's own prose does not.
+            *(Field("incident", incident.symptom, 1.0) for incident in incidents),
+            *(Field("incident-phrase", incident.search_phrase, 1.0, quoted=False) for incident in incidents),
         ),
     )
 
 
-def build_documents(library: Library) -> tuple[Document, ...]:
-    documents = [_cause_document(library, cause) for cause in library.causes.values()]
+def build_documents(library: Library, leave_out: str = "") -> tuple[Document, ...]:
+    """Every searchable page. `leave_out` names an incident to index without, so that a
+    benchmark can ask for it as if nobody had reported it yet."""
+    documents = [_cause_document(library, cause, leave_out) for cause in library.causes.values()]
     for framework in library.frameworks.values():
         documents.append(
             Document(
@@ -757,8 +764,8 @@ def snippet(text: str, query: str) -> str:
     return _excerpt(_unit(Field("text", text, 1.0)), _Query({t: 1.0 for t in own}, {}, own, frozenset(own), ()))
 
 
-def build_index(library: Library) -> SearchIndex:
-    return SearchIndex(build_documents(library), platform_names(library))
+def build_index(library: Library, leave_out: str = "") -> SearchIndex:
+    return SearchIndex(build_documents(library, leave_out), platform_names(library))
 
 
 _cached: tuple[Library, SearchIndex] | None = None

@@ -125,6 +125,8 @@ def cause_detail(request: HtmxHttpRequest, cause_id: str) -> HttpResponse:
         "pair": cause.pairs.get(selected or ""),
         "related": [library.causes[r] for r in cause.related],
         "settings": library.settings_for_cause(cause.id),
+        # The chosen framework's incidents first: the reader's own stack is the likelier match.
+        "incidents": sorted(library.incidents_for(cause.id), key=lambda i: i.framework != (requested or "")),
         "feedback_form": FeedbackForm(initial={"framework": selected or "", "walk": walk_query}),
     }
     return partial_or_page(
