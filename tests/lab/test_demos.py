@@ -52,3 +52,15 @@ def test_the_web_form_names_what_each_demo_demonstrates(demo, live_app):
     result = run_through_the_form(live_app, fields)
     assert result["state"] == "finished"
     assert (result["outcome"], top_cause(result)) == (demo.outcome, demo.cause), result["causes"][:2]
+
+
+def test_vary_paces_successive_requests_differently_so_repeated_runs_never_match_by_chance():
+    from django.test import RequestFactory
+
+    from troubleshooter.lab.views import token_pace
+
+    factory = RequestFactory()
+    paces = [token_pace(factory.get("/lab/sse/hard-cut/", {"vary": "0.3"}), 0.1)() for _ in range(3)]
+    assert len({round(pace, 6) for pace in paces}) == 3
+    steady = token_pace(factory.get("/lab/sse/hard-cut/"), 0.1)
+    assert steady() == steady() == 0.1

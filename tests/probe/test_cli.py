@@ -263,7 +263,7 @@ def test_a_stream_longer_than_the_probes_own_time_limit_is_limit_reached_and_exi
 def test_repeated_runs_print_where_each_was_cut_and_the_cause_that_follows(lab):
     out = io.StringIO()
     with pytest.raises(CommandError):
-        call_command("probe", f"{lab}/sse/hard-cut/?at=1.5&delay=0.05&jitter=0.5", "--repeat", "2", stdout=out)
+        call_command("probe", f"{lab}/sse/hard-cut/?at=1.5&delay=0.05&jitter=0.2&vary=0.3", "--repeat", "2", stdout=out)
     text = out.getvalue()
     assert text.startswith("The same request several times of ")
     assert "where each run was cut:" in text and "  - run 2: cut 1.5 s after the request was sent" in text
