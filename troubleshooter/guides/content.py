@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -306,6 +307,19 @@ class _Reader:
             return None
         return meta, match.group(2)
 
+    def entries(self, path: Path, data: Any, key: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The mappings listed under `key` of a file's top level, each with where it stands
+        ("platforms[3]"); what is not a list of mappings is reported and skipped."""
+        listed = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(listed, list):
+            self.problem(path, key, f"must be a list of {key}")
+            return
+        for index, entry in enumerate(listed):
+            if isinstance(entry, dict):
+                yield f"{key}[{index}]", entry
+            else:
+                self.problem(path, f"{key}[{index}]", "must be a mapping")
+
     def string(self, path: Path, data: dict[str, Any], key: str, required: bool = True) -> str:
         return self.value_text(path, data.get(key), key, required)
 
@@ -408,17 +422,11 @@ def _load_incidents(reader: _Reader, cause_ids: set[str]) -> tuple[Incident, ...
     if not path.exists():
         return ()
     data = reader.yaml_file(path)
-    entries = data.get("incidents") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        reader.problem(path, "incidents", "must be a list of incidents")
+    if data is None:
         return ()
     incidents: list[Incident] = []
     seen: set[str] = set()
-    for index, entry in enumerate(entries):
-        where = f"incidents[{index}]"
-        if not isinstance(entry, dict):
-            reader.problem(path, where, "must be a mapping")
-            continue
+    for where, entry in reader.entries(path, data, "incidents"):
         incident_id = reader.string(path, entry, "id")
         if incident_id in seen or not SLUG.match(incident_id):
             reader.problem(path, f"{where}.id", f"'{incident_id}' is not a valid id, or appears twice")
@@ -449,16 +457,8 @@ def _load_platforms(reader: _Reader, cause_ids: set[str]) -> dict[str, Platform]
     data = reader.yaml_file(path)
     if data is None:
         return {}
-    entries = data.get("platforms") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        reader.problem(path, "platforms", "must be a list of platforms")
-        return {}
     platforms: dict[str, Platform] = {}
-    for index, entry in enumerate(entries):
-        where = f"platforms[{index}]"
-        if not isinstance(entry, dict):
-            reader.problem(path, where, "must be a mapping")
-            continue
+    for where, entry in reader.entries(path, data, "platforms"):
         platform_id = reader.string(path, entry, "id")
         if platform_id and not SLUG.match(platform_id):
             reader.problem(path, f"{where}.id", f"'{platform_id}' is not a valid id")
