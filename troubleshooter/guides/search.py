@@ -147,6 +147,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "elb": ("alb", "load", "balanc"),
     "lb": ("load", "balanc"),
     "gke": ("kubernet",),
+    "eks": ("kubernet",),
     # "Works locally, not in production": the guides say "against the app directly" and
     # "through the public URL" for the same two places.
     "local": ("direct", "bypass"),
@@ -163,7 +164,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "charact": ("length",),
     "drain": ("consum",),
     "exhaust": ("drain", "consum"),
-    "eks": ("kubernet",),
 }
 
 _stemmer = snowballstemmer.stemmer("english")
@@ -440,6 +440,7 @@ class _Query:
     words: tuple[str, ...]  # the query's own stems, in order, for the snippet's phrase
     distinct: frozenset[str]  # the query's own stems
     error_words: tuple[str, ...]
+    platforms: tuple[PlatformName, ...] = ()  # the platforms the query names
 
 
 def _pairs(terms: Sequence[str]) -> Iterator[str]:
@@ -525,7 +526,8 @@ class SearchIndex:
                 add(stand_in, weight, token.term)
                 if typing and position:
                     add(f"{own[position - 1]} {stand_in}", weight)
-        for platform in _names_in(own, self._platforms):
+        named = _names_in(own, self._platforms)
+        for platform in named:
             for term in platform.guide_terms:
                 add(term, 1.0, platform.terms[0])
         for pair in _pairs(own):
@@ -538,6 +540,7 @@ class SearchIndex:
             words=tuple(own[:MAX_PHRASE_WORDS]),
             distinct=frozenset(own),
             error_words=tuple(error_words(text))[:MAX_QUERY_WORDS],
+            platforms=tuple(named),
         )
 
     def _stand_ins(self, word: str, typing: bool, respell: bool) -> list[tuple[str, float]]:
@@ -589,7 +592,7 @@ class SearchIndex:
         }
         suggested: dict[str, float] = defaultdict(float)
         named_by: dict[str, list[str]] = defaultdict(list)
-        for name in _names_in(query.words, self._platforms):
+        for name in query.platforms:
             for cause, share in name.causes.items():
                 suggested[cause] = max(suggested[cause], share)
                 if name.platform not in named_by[cause]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -216,7 +217,8 @@ def import_run(request: HttpRequest) -> HttpResponse:
         return render(request, "runs/import.html", context, status=200 if request.method == "GET" else 422)
     starter = _starter(request)
     text = form.trace_text()
-    if imports.looks_like_log_lines(text):
+    log_like = imports.looks_like_log_lines(text)
+    if log_like:
         findings = log_lines.match_lines(text, get_library().causes)
         if findings:
             framework = form.cleaned_data["framework"]
@@ -230,11 +232,17 @@ def import_run(request: HttpRequest) -> HttpResponse:
         )
     except imports.ImportRefused as refused:
         form.add_error(None, str(refused))
-        if imports.looks_like_log_lines(text):
+        if log_like:
             form.add_error(None, "Read as log lines, no line holds an error message a cause page lists. Paste the "
                                  "lines around the failure, or search for the message.")
         return render(request, "runs/import.html", context, status=422)
     return redirect("run-detail", run_id=run.pk)
+
+
+@cache
+def _measure_core() -> str:
+    """The measuring script, read once: the page offers it whole as a console snippet."""
+    return (Path(settings.STATICFILES_DIRS[0]) / "js" / "measure-core.js").read_text()
 
 
 @require_GET
@@ -243,7 +251,7 @@ def measure_in_browser(request: HttpRequest) -> HttpResponse:
     """Stream an endpoint from this browser, timing each chunk, and import the result."""
     if not access.may_start(request.user):
         return redirect_to_login(request.get_full_path())
-    core = (Path(settings.STATICFILES_DIRS[0]) / "js" / "measure-core.js").read_text()
+    core = _measure_core()
     typed_url = request.GET.get("url", "")[:2048]
     call = (f"measureStream({{ url: {json.dumps(typed_url or 'https://your-app.example/chat/stream')}, "
             "method: \"GET\" }).then((record) => { copy(JSON.stringify(record)); "
