@@ -28,6 +28,8 @@ def test_a_person_walks_the_tree_to_a_cause_switches_tabs_goes_back_and_changes_
     expect(heading).to_be_focused()  # focus lands on the new question after the swap
     page.get_by_role("link", name=re.compile("never has")).click()
     expect(page).to_have_url(re.compile(r"streamed-before=never-or-unknown"))
+    page.get_by_role("link", name=re.compile("web app")).click()
+    expect(page).to_have_url(re.compile(r"where-seen=web"))
     page.locator("#step a.answer").first.click()  # one JSON body, not an event stream
     expect(page).to_have_url(re.compile(r"event-count=json"))
     expect(page.locator(".ranked-cause").first).to_contain_text("server-buffering")
@@ -124,7 +126,7 @@ def test_a_curl_command_in_a_question_has_a_copy_button_that_copies_it_whole(liv
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_app)
     page = context.new_page()
     try:
-        page.goto(live_app + "/troubleshoot/?framework=langchain&symptom=all-at-once&streamed-before=never-or-unknown")
+        page.goto(live_app + "/troubleshoot/?framework=langchain&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web")
         command = page.locator(".help .command").first
         expect(command.locator("code")).to_contain_text("curl -N")
         command.locator("button.copy").click()

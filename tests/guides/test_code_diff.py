@@ -15,7 +15,7 @@ from troubleshooter.guides.content import get_library
 from troubleshooter.guides.rendering import code_diff
 
 # A LangGraph app behind a Kubernetes ingress: the walk of the incident in issue 13.
-INGRESS_LEAF = "/troubleshoot/?framework=langgraph&symptom=all-at-once&streamed-before=never-or-unknown&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=ingress"
+INGRESS_LEAF = "/troubleshoot/?framework=langgraph&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=ingress"
 CAUSE_PAGE = "/causes/proxy-buffering/?framework=langgraph"
 
 

@@ -12,9 +12,9 @@ from playwright.sync_api import expect
 from troubleshooter.guides.content import get_library
 from troubleshooter.guides.tree import platform_fix, walk
 
-INGRESS_LEAF = "/troubleshoot/?framework=langgraph&symptom=all-at-once&streamed-before=never-or-unknown&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=ingress"
+INGRESS_LEAF = "/troubleshoot/?framework=langgraph&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=ingress"
 ALB_LEAF = "/troubleshoot/?framework=langchain&symptom=stops-early&cut-when=after-pause&idle-where=alb"
-OTHER_PROXY_LEAF = "/troubleshoot/?framework=langgraph&symptom=all-at-once&streamed-before=never-or-unknown&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=other"
+OTHER_PROXY_LEAF = "/troubleshoot/?framework=langgraph&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=other"
 HTMX_STEP = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "step"}
 
 
@@ -45,7 +45,7 @@ def test_a_walk_that_named_no_platform_has_no_platform_fix():
 
 def test_a_later_cause_supplies_the_snippet_when_the_likeliest_has_none_for_that_platform():
     library, current = walk_of(
-        "/troubleshoot/?framework=autogen&symptom=all-at-once&streamed-before=never-or-unknown&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=gateway"
+        "/troubleshoot/?framework=autogen&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=gateway"
     )
     fix = platform_fix(current, library.causes)
     assert fix.cause.id == "serverless-limits"  # the first two causes have no gateway or lambda snippet

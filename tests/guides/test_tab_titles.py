@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 SUFFIX = " · Streaming troubleshooter"
 HTMX_STEP = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "step"}
-LEAF = "/troubleshoot/?framework=langchain&symptom=all-at-once&streamed-before=never-or-unknown&event-count=not-sure&buffer-where=direct-buffers&handler-shape=returns-json"
+LEAF = "/troubleshoot/?framework=langchain&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=direct-buffers&handler-shape=returns-json"
 
 
 def titles(html: str) -> list[str]:
@@ -50,6 +50,9 @@ def test_the_tab_title_follows_each_step_and_back_and_forward(live_app, page):
     expect(page).to_have_title("Did this route ever stream token by token? What changed since?" + SUFFIX)
     seen.append(page.title())
     page.get_by_role("link", name=re.compile("never has")).click()
+    expect(page).to_have_title("Where do you watch the answer arrive?" + SUFFIX)
+    seen.append(page.title())
+    page.get_by_role("link", name=re.compile("web app")).click()
     expect(page).to_have_title("Look at the raw response: what does the answer come in?" + SUFFIX)
     seen.append(page.title())
     page.get_by_role("link", name=re.compile("can't see the raw response")).click()
@@ -65,7 +68,7 @@ def test_the_tab_title_follows_each_step_and_back_and_forward(live_app, page):
     page.go_back()
     expect(page).to_have_title("How does your handler send the answer?" + SUFFIX)
     page.go_back()
-    expect(page).to_have_title(seen[4])
+    expect(page).to_have_title(seen[5])
     page.go_forward()
     expect(page).to_have_title("How does your handler send the answer?" + SUFFIX)
     assert page.locator("body title").count() == 0  # the title went to the head, not into the page

@@ -87,7 +87,7 @@ def test_a_framework_route_for_an_unknown_framework_fails_the_guides_check(guide
 
 # --- the real tree: one event that holds the whole answer -----------------------------------
 
-ONE_EVENT = "symptom=all-at-once&streamed-before=never-or-unknown&event-count=one-event"
+ONE_EVENT = "symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=one-event"
 
 
 @pytest.mark.parametrize(
@@ -147,4 +147,4 @@ def test_not_sure_about_the_switch_keeps_what_either_answer_would_name_in_the_to
 
 
 def test_a_json_body_instead_of_an_event_stream_is_the_handler_holding_the_answer():
-    assert ranked("framework=other&symptom=all-at-once&streamed-before=never-or-unknown&event-count=json")[0] == "server-buffering"
+    assert ranked("framework=other&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=json")[0] == "server-buffering"

@@ -29,8 +29,8 @@ def test_each_question_counts_itself_and_the_longest_walk_that_could_follow():
     assert (last.question_number, last.most_questions) == (3, 3)
 
 
-def test_the_real_tree_says_question_1_of_at_most_7_then_narrows_down_as_answers_come(client):
-    assert "Question 1 of at most 7" in client.get("/troubleshoot/").content.decode()
+def test_the_real_tree_says_question_1_of_at_most_8_then_narrows_down_as_answers_come(client):
+    assert "Question 1 of at most 8" in client.get("/troubleshoot/").content.decode()
     html = client.get("/troubleshoot/?framework=langchain&symptom=stops-early", **HTMX_STEP).content.decode()
     # A cut at one minute asks two more questions (was text flowing, what sits in front).
     assert "Question 3 of at most 6" in html
@@ -64,7 +64,7 @@ def test_an_earlier_answer_that_the_question_does_not_offer_is_refused(query):
 
 
 def test_changing_an_answer_shows_the_question_with_the_earlier_answer_marked(client):
-    leaf = client.get("/troubleshoot/?framework=langgraph&symptom=all-at-once&streamed-before=never-or-unknown&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=ingress")
+    leaf = client.get("/troubleshoot/?framework=langgraph&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=ingress")
     change = re.search(r'href="/troubleshoot/\?([^"]*)"[^>]*aria-label="Change your answer to: What do your users see\?"',
                        leaf.content.decode())
     assert parse_qs(change.group(1).replace("&amp;", "&")) == {"framework": ["langgraph"], "earlier": ["all-at-once"]}
@@ -95,6 +95,8 @@ def test_a_mouse_click_moves_focus_to_the_new_question_without_a_ring_and_the_ke
     expect(heading).to_be_focused()
     assert heading.evaluate(OUTLINE) == "none"
     page.get_by_role("link", name=re.compile("never has")).click()
+    expect(heading).to_contain_text("Where do you watch the answer arrive?")
+    page.get_by_role("link", name=re.compile("web app")).click()
     expect(heading).to_contain_text("Look at the raw response")
 
     page.get_by_role("link", name=re.compile("all arriving together")).focus()
@@ -138,11 +140,11 @@ def test_change_brings_back_the_question_with_the_earlier_choice_marked(live_app
         context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
         page = context.new_page()
         try:
-            page.goto(live_app + "/troubleshoot/?framework=langgraph&symptom=all-at-once&streamed-before=never-or-unknown&event-count=not-sure&buffer-where=direct-streams")
-            expect(page.locator(".progress")).to_have_text("Question 6 of at most 7")
+            page.goto(live_app + "/troubleshoot/?framework=langgraph&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=direct-streams")
+            expect(page.locator(".progress")).to_have_text("Question 7 of at most 8")
             page.get_by_role("link", name="Change your answer to: What do your users see?").click()
             expect(page.locator("#step-heading")).to_have_text("What do your users see?")
-            expect(page.locator(".progress")).to_have_text("Question 2 of at most 7")
+            expect(page.locator(".progress")).to_have_text("Question 2 of at most 8")
             earlier = page.locator("a.answer.earlier")
             expect(earlier).to_have_count(1)
             expect(earlier).to_contain_text("Nothing for a while, then the whole answer at once")

@@ -55,7 +55,7 @@ def test_not_sure_never_drops_what_the_other_answers_name_first_out_of_the_top_t
 
 # --- compression or a proxy ----------------------------------------------------------------
 
-PROXIED = "framework=other&symptom=all-at-once&streamed-before=never-or-unknown&event-count=many-at-once&buffer-where=direct-streams"
+PROXIED = "framework=other&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=many-at-once&buffer-where=direct-streams"
 
 
 def test_the_bypass_test_asks_for_compression_the_way_a_browser_does():
@@ -88,7 +88,7 @@ def test_two_proxies_in_a_row_explain_why_x_accel_buffering_seems_ignored():
 
 
 def test_a_proxy_that_cannot_be_bypassed_can_still_be_named():
-    assert real_walk("framework=other&symptom=all-at-once&streamed-before=never-or-unknown&event-count=not-sure&buffer-where=cannot-bypass").question.id == "proxy-kind"
+    assert real_walk("framework=other&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=cannot-bypass").question.id == "proxy-kind"
 
 
 # --- nothing arrives, then it fails -------------------------------------------------------
@@ -136,6 +136,23 @@ def test_not_knowing_what_sits_in_front_asks_how_long_it_took():
     assert real_walk(f"{DROP}&drop-where=not-sure").question.id == "drop-when"
     assert ranked(f"{DROP}&drop-where=not-sure&drop-when=s55-60")[0] == "idle-timeout"
     assert ranked(f"{DROP}&drop-where=not-sure&drop-when=s29-30")[0] == "request-timeout"
+
+
+def test_a_response_that_ends_empty_at_once_points_at_a_declared_length_before_any_timer():
+    causes = ranked(f"{DROP}&drop-where=not-sure&drop-when=at-once")
+    assert causes[0] == "content-length-mismatch"
+    assert not {"idle-timeout", "request-timeout"} & set(causes)
+
+
+def test_not_knowing_when_it_fails_asks_whether_it_fails_on_your_own_machine():
+    unsure = f"{DROP}&drop-where=not-sure&drop-when=not-sure"
+    assert real_walk(unsure).question.id == "drop-local"
+    only_deployed = ranked(f"{unsure}&drop-local=works-locally")
+    assert only_deployed[0] == "idle-timeout" and "serverless-limits" in only_deployed[:3]
+    assert ranked(f"{unsure}&drop-local=one-instance-works")[0] == "multi-worker-routing"
+    everywhere = ranked(f"{unsure}&drop-local=fails-locally")
+    assert everywhere[0] == "server-buffering"
+    assert not {"idle-timeout", "serverless-limits", "multi-worker-routing"} & set(everywhere)
 
 
 # --- a stream that just ends --------------------------------------------------------------
@@ -201,9 +218,16 @@ def test_a_minute_cut_after_a_quiet_minute_asks_which_idle_timer_sits_in_front()
     assert ranked(f"{MINUTE}&flow-before-minute-cut=quiet&idle-where=alb")[0] == "idle-timeout"
 
 
+def test_a_cut_after_a_pause_behind_an_unlisted_or_unknown_hop_still_reaches_a_leaf():
+    pause = "framework=other&symptom=stops-early&cut-when=after-pause"
+    other = ranked(f"{pause}&idle-where=other")
+    assert other[0] == "idle-timeout" and "request-timeout" in other[:3]
+    assert ranked(f"{pause}&idle-where=not-sure")[:3] == ["idle-timeout", "client-disconnect", "serverless-limits"]
+
+
 # --- one piece from LangChain -------------------------------------------------------------
 
-ONE_PIECE = "framework=langchain&symptom=all-at-once&streamed-before=never-or-unknown&event-count=one-event"
+ONE_PIECE = "framework=langchain&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=one-event"
 
 
 def test_not_knowing_the_token_reader_nor_python_puts_the_missing_stream_switch_first():
@@ -240,5 +264,35 @@ def test_whole_answers_since_a_deploy_go_straight_to_the_bypass_test():
     assert real_walk(f"{ALL_AT_ONCE}&streamed-before=deployed").question.id == "buffer-where"
 
 
-def test_not_knowing_the_history_asks_what_the_raw_response_holds():
-    assert real_walk(f"{ALL_AT_ONCE}&streamed-before=never-or-unknown").question.id == "event-count"
+def test_not_knowing_the_history_asks_where_the_answer_is_watched_then_what_the_raw_response_holds():
+    assert real_walk(f"{ALL_AT_ONCE}&streamed-before=never-or-unknown").question.id == "where-seen"
+    assert real_walk(f"{ALL_AT_ONCE}&streamed-before=never-or-unknown&where-seen=web").question.id == "event-count"
+    assert real_walk(f"{ALL_AT_ONCE}&streamed-before=never-or-unknown&where-seen=not-sure").question.id == "event-count"
+
+
+@pytest.mark.parametrize(
+    ("framework", "question"),
+    [
+        ("langchain", "langchain-tokens"),
+        ("langgraph", "langgraph-mode"),
+        ("llamaindex", "llamaindex-streaming"),
+        ("autogen", "autogen-streaming"),
+        ("other", "provider-stream"),
+    ],
+)
+def test_an_answer_watched_in_a_script_skips_the_proxy_questions_for_the_frameworks_own_switch(framework, question):
+    # No server, proxy or compressor sits between a script and its terminal.
+    query = f"framework={framework}&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=script"
+    assert real_walk(query).question.id == question
+
+
+def test_a_script_on_a_current_python_keeps_an_older_release_than_the_docs_in_the_top_three():
+    query = "framework=langchain&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=script&langchain-tokens=events"
+    assert ranked(f"{query}&python-version=py311-or-newer")[:3] == ["stream-not-requested", "server-buffering", "version-drift"]
+
+
+def test_langchain_js_skips_lost_python_callbacks_and_names_the_installed_release():
+    query = "framework=langgraph&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=script&langgraph-mode=messages"
+    causes = ranked(f"{query}&python-version=javascript")
+    assert causes[:2] == ["stream-not-requested", "version-drift"]
+    assert "lost-callback-context" not in causes

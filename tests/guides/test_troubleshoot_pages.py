@@ -44,7 +44,7 @@ def test_a_history_restore_gets_the_whole_page(client):
 
 def test_a_leaf_ranks_causes_with_why_and_shows_the_fix_for_the_chosen_framework(client):
     response = client.get(
-        "/troubleshoot/?framework=llamaindex&symptom=all-at-once&streamed-before=never-or-unknown&event-count=not-sure&buffer-where=direct-buffers"
+        "/troubleshoot/?framework=llamaindex&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=direct-buffers"
         "&handler-shape=returns-json"
     )
     html = response.content.decode()

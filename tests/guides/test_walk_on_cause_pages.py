@@ -14,7 +14,7 @@ from troubleshooter.guides.tree import walk
 
 pytestmark = pytest.mark.django_db
 
-LEAF_WALK = "framework=langchain&symptom=all-at-once&streamed-before=never-or-unknown&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=nginx"
+LEAF_WALK = "framework=langchain&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=nginx"
 
 
 def leaf_causes() -> list[str]:

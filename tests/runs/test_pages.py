@@ -158,7 +158,7 @@ def test_a_comparison_leads_its_verdict_with_the_path_that_has_the_problem(clien
 
 
 def test_a_troubleshooter_leaf_links_to_a_prefilled_experiment(client):
-    page = client.get("/troubleshoot/?framework=langchain&symptom=all-at-once&streamed-before=never-or-unknown&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=nginx")
+    page = client.get("/troubleshoot/?framework=langchain&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=direct-streams&public-encoding=no&proxy-kind=nginx")
     body = page.content.decode()
     assert page.context["walk"].leaf is not None
     link = re.search(r'href="(/runs/new/\?[^"]+)"', body).group(1).replace("&amp;", "&")
