@@ -135,6 +135,10 @@ class PlatformSetting:
     causes: tuple[str, ...]
     change: str
     notes: str
+    # How the test suite shows this default on a local server or in the installed library,
+    # in a sentence; empty when only the vendor's documentation vouches for it (a managed
+    # service, or software this project does not install).
+    shown: str = ""
 
 
 @dataclass(frozen=True)
@@ -496,6 +500,7 @@ def _load_platforms(reader: _Reader, cause_ids: set[str]) -> dict[str, Platform]
                     causes=causes,
                     change=reader.string(path, raw, "change"),
                     notes=reader.string(path, raw, "notes", required=False),
+                    shown=reader.string(path, raw, "shown", required=False),
                 )
             )
         platforms[platform_id] = Platform(
