@@ -173,11 +173,22 @@ def test_a_stream_that_just_ends_keeps_a_dropped_provider_error_in_the_top_three
     assert "upstream-error" in causes[:3]
 
 
+RANDOM_UNLOGGED = "framework=other&symptom=stops-early&cut-when=random&random-cut-source=not-sure"
+
+
 def test_cuts_at_random_points_with_nothing_in_the_logs_put_a_provider_failure_before_an_exception():
     # An exception in per-chunk code is set off by content, so it stops the same prompt at the
     # same place; cuts that land anywhere look like a provider failing or a client leaving.
-    causes = ranked("framework=other&symptom=stops-early&cut-when=random&random-cut-source=not-sure")
+    causes = ranked(f"{RANDOM_UNLOGGED}&cut-with-user-action=not-sure")
     assert causes == ["upstream-error", "client-disconnect", "callback-exception"]
+
+
+def test_cuts_with_nothing_in_the_logs_ask_whether_the_user_did_something_at_that_moment():
+    assert real_walk(RANDOM_UNLOGGED).question.id == "cut-with-user-action"
+    # A tab switch or a page change that cancels the request is the client leaving.
+    assert ranked(f"{RANDOM_UNLOGGED}&cut-with-user-action=yes")[0] == "client-disconnect"
+    watched = ranked(f"{RANDOM_UNLOGGED}&cut-with-user-action=no")
+    assert watched[:2] == ["upstream-error", "callback-exception"]
 
 
 LONG = "framework=other&symptom=stops-early&cut-when=long-answers&end-signal=not-sure"
