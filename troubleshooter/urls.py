@@ -6,6 +6,7 @@ from django.urls import include, path
 from troubleshooter import views
 from troubleshooter.api import api
 from troubleshooter.guides import embed
+from troubleshooter.runs import token_views
 
 urlpatterns = [
     path("", include("troubleshooter.guides.urls")),
@@ -16,6 +17,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(extra_context={"oidc": settings.OIDC_ENABLED}), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/tokens/", token_views.api_tokens, name="api-tokens"),
+    path("accounts/tokens/<str:key_id>/revoke/", token_views.revoke_api_token, name="api-token-revoke"),
     # Staff manage users and teams (groups) here.
     path("admin/", admin.site.urls),
     path("healthz/", views.healthz, name="healthz"),

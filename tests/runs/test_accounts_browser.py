@@ -68,3 +68,37 @@ def test_a_person_signs_in_starts_a_run_for_their_team_and_shares_it_read_only(
     shared.screenshot(path=artifacts / f"shared-run-{width}-{scheme}.png", full_page=True)
     stranger.close()
     context.close()
+
+
+@pytest.mark.parametrize("width,scheme", [(1366, "light"), (390, "dark")])
+def test_a_person_makes_a_token_from_the_account_menu_copies_it_and_revokes_it(
+    browser, private_app, artifacts, width, scheme
+):
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=private_app)
+    page = context.new_page()
+    page.goto(f"{private_app}/accounts/login/?next=/causes/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/causes/")
+    page.locator("header.site .account").get_by_role("link", name="API tokens").click()
+    page.wait_for_url("**/accounts/tokens/")
+
+    page.get_by_label("What it is for").fill(f"browser test at {width} px")
+    page.get_by_role("button", name="Make a token").click()
+    token = page.locator("#new-token")
+    token.wait_for()
+    page.locator(".new-token button.copy").click()
+    assert page.evaluate("navigator.clipboard.readText()") == token.inner_text()
+    assert fits_the_width(page)
+    page.screenshot(path=artifacts / f"api-tokens-{width}-{scheme}.png", full_page=True)
+
+    # Every token's Revoke button sits inside the page, not past its right edge.
+    revoke = page.get_by_role("button", name=f"Revoke browser test at {width} px")
+    box, viewport = revoke.bounding_box(), page.viewport_size
+    assert box is not None and box["x"] + box["width"] <= viewport["width"]
+    revoke.click()
+    page.wait_for_url("**/accounts/tokens/")
+    assert page.get_by_role("button", name=f"Revoke browser test at {width} px").count() == 0
+    context.close()

@@ -1,0 +1,68 @@
+"""A signed-in person's own API tokens: make one (shown once), see them, revoke one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import tokens
+from .models import ApiToken
+
+# Enough for every script and CI job a person runs; a cap keeps a stolen session from
+# filling the table.
+MAX_TOKENS_PER_PERSON = 20
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        required=False,
+        strip=True,
+        label="What it is for",
+        help_text="A name to tell your tokens apart later, such as “CI” or “laptop”.",
+    )
+
+
+def _page(request: HttpRequest, form: TokenForm, new_token: str = "", status: int = 200) -> HttpResponse:
+    person: Any = request.user  # signed in: the views below send everyone else to sign in
+    listed = ApiToken.objects.filter(user=person).order_by("-created")
+    context = {
+        "form": form,
+        "listed": listed,
+        "new_token": new_token,
+        "at_limit": listed.count() >= MAX_TOKENS_PER_PERSON,
+        "limit": MAX_TOKENS_PER_PERSON,
+    }
+    return render(request, "runs/tokens.html", context, status=status)
+
+
+@never_cache  # the one response that carries a new token must not be kept by any cache
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if request.method == "GET":
+        return _page(request, TokenForm())
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        return _page(request, form, status=400)
+    person: Any = request.user
+    if ApiToken.objects.filter(user=person).count() >= MAX_TOKENS_PER_PERSON:
+        return _page(request, form, status=400)  # the page says why, in place of the form
+    # Rendered, not redirected to: the token is shown this once and never put in a URL.
+    return _page(request, TokenForm(), new_token=tokens.issue(request.user, form.cleaned_data["name"]))
+
+
+@require_POST
+def revoke_api_token(request: HttpRequest, key_id: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not tokens.revoke(request.user, key_id):
+        raise Http404("No such token.")  # another person's token looks like none at all
+    return redirect("api-tokens")
