@@ -18,12 +18,20 @@ from tests.support import ROOT, app_environment, daphne
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(build), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        check=True, capture_output=True, text=True, timeout=300,
     )
+    (build / "build.log").write_text(done.stdout + done.stderr)
     (built,) = build.glob("*.whl")
     return built
+
+
+def test_building_the_package_warns_about_no_folder_left_out_of_it(wheel):
+    # Each data folder whose name could be imported, if not listed under packages in
+    # pyproject.toml, costs a screenful of setuptools warnings on every `make run`.
+    log = (wheel.parent / "build.log").read_text()
+    assert "is absent from the `packages` configuration" not in log, log[:2000]
 
 
 @pytest.fixture(scope="module")
