@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 
+import httpx
 import pytest
 from django.utils import timezone
 
 from tests.probe.servers import RawHTTPServer, openai_stream
+from tests.support import app_environment, daphne, manage, run_through_the_form
 from troubleshooter.probe import KINDS, Experiment, Limits, ProbeSpec
 from troubleshooter.runs import executor
 from troubleshooter.runs.models import Run
@@ -57,3 +59,23 @@ def test_a_finished_run_is_counted_by_kind_and_outcome_and_leaves_nothing_runnin
     assert sample(after, started) == sample(before, started) + 1
     assert sample(after, "troubleshooter_runs_active") == sample(before, "troubleshooter_runs_active")
     assert "troubleshooter_event_loop_lag_seconds_bucket" in after
+
+
+def test_two_workers_sharing_a_multiprocess_folder_are_added_up_in_one_scrape(tmp_path):
+    # With several workers on a host, a scrape lands on one of them; without the shared
+    # folder it would count only that worker's runs.
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    env = app_environment(tmp_path, LAB_ENABLED="1", METRICS_TOKEN=TOKEN, REQUIRE_LOGIN_FOR_RUNS="0",
+                          PROMETHEUS_MULTIPROC_DIR=str(shared))
+    assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
+    started = 'troubleshooter_runs_started_total{kind="single"}'
+    ended = 'troubleshooter_runs_ended_total{outcome="healthy",state="finished"}'
+    with daphne(env, tmp_path / "first.log") as (_, first), daphne(env, tmp_path / "second.log") as (_, second):
+        for base in (first, second):
+            report = run_through_the_form(base, {"kind": "single", "url": f"{base}/lab/sse/healthy/?chunks=5&delay=0.01"})
+            assert report["state"] == "finished" and report["outcome"] == "healthy"
+        for base in (first, second):
+            text = httpx.get(f"{base}/metrics/", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).text
+            assert sample(text, started) == 2 and sample(text, ended) == 2
+            assert sample(text, "troubleshooter_runs_active") == 0
