@@ -38,6 +38,7 @@ SHOWN_BY = {
     ("nginx", "proxy_buffering"): "test_nginx_with_no_proxy_settings_holds_a_slow_stream_asks_in_http_1_0_and_does_not_compress",
     ("nginx", "proxy_http_version"): "test_nginx_with_no_proxy_settings_holds_a_slow_stream_asks_in_http_1_0_and_does_not_compress",
     ("nginx", "gzip"): "test_nginx_with_no_proxy_settings_holds_a_slow_stream_asks_in_http_1_0_and_does_not_compress",
+    ("nginx", "proxy_read_timeout"): "test_nginx_with_no_proxy_settings_ends_a_stream_60_s_after_the_apps_last_byte",
     ("uvicorn", "--timeout-keep-alive"): "test_uvicorn_keeps_idle_connections_5_s_runs_one_worker_and_admits_any_number",
     ("uvicorn", "--workers"): "test_uvicorn_keeps_idle_connections_5_s_runs_one_worker_and_admits_any_number",
     ("uvicorn", "--limit-concurrency"): "test_uvicorn_keeps_idle_connections_5_s_runs_one_worker_and_admits_any_number",
@@ -116,6 +117,34 @@ def test_nginx_with_no_proxy_settings_holds_a_slow_stream_asks_in_http_1_0_and_d
     assert app.request_line.endswith(b"HTTP/1.0")
     # gzip off, although the client asked for it
     assert b"content-encoding" not in head.lower()
+
+
+async def _quiet_stream_through_default_nginx(workdir: Path) -> tuple[float, Path]:
+    async def one_event_then_silence(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: thinking\n\n")
+        await writer.drain()
+        await reader.read()  # quiet until nginx gives up and closes its side
+
+    upstream = await asyncio.start_server(one_event_then_silence, "127.0.0.1", 0)
+    port = upstream.sockets[0].getsockname()[1]
+    async with upstream, proving.nginx_in_front("buffering", SimpleNamespace(port=port), workdir) as nginx:  # type: ignore[arg-type]
+        reader, writer = await asyncio.open_connection("127.0.0.1", nginx.port)
+        sent = time.monotonic()
+        writer.write(b"GET /chat HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        await asyncio.wait_for(reader.read(), timeout=120)  # everything, until nginx closes
+        ended = time.monotonic() - sent
+        writer.close()
+    return ended, nginx.log.parent / "error.log"
+
+
+def test_nginx_with_no_proxy_settings_ends_a_stream_60_s_after_the_apps_last_byte(tmp_path):
+    # A minute of the suite's time: the default itself is what is being shown.
+    if proving.nginx_binary() is None:
+        pytest.fail("nginx is missing: `make test` installs Debian's nginx package")
+    ended, error_log = asyncio.run(_quiet_stream_through_default_nginx(tmp_path))
+    assert 59 <= ended <= 65
+    assert "upstream timed out (110: Connection timed out) while reading upstream" in error_log.read_text()
 
 
 # --- Python servers and frameworks -----------------------------------------------------------
