@@ -121,3 +121,12 @@ def test_a_mistyped_allowed_network_stops_the_app_at_start_up_with_the_reason():
     result = web_policy_with(PROBE_ALLOWED_NETWORKS="10.20.0.0/16,10.300.0.0/16")
     assert result.returncode != 0
     assert "PROBE_ALLOWED_NETWORKS: '10.300.0.0/16' is not a network in CIDR form" in result.stderr
+
+
+def test_a_blank_or_missing_prometheus_folder_stops_the_app_with_the_reason(tmp_path):
+    # Set but blank, prometheus_client would write its files into the app's working folder.
+    for value in ("", str(tmp_path / "missing")):
+        result = settings_with(SECRET_KEY="x" * 50, PROMETHEUS_MULTIPROC_DIR=value)
+        assert result.returncode != 0
+        assert "PROMETHEUS_MULTIPROC_DIR must name an existing folder" in result.stderr
+    assert settings_with(SECRET_KEY="x" * 50, PROMETHEUS_MULTIPROC_DIR=str(tmp_path)).returncode == 0

@@ -247,6 +247,15 @@ LOGGING = {
 RUNS_MAX_SECONDS = float(os.environ.get("RUNS_MAX_SECONDS", "300"))
 # /metrics/ (Prometheus) answers only a scraper that sends this as a bearer token.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# prometheus_client turns its multiprocess mode on when this variable exists at all: set but
+# empty, it writes its files into whatever folder the app runs in, and a folder that is
+# missing fails at the first metric. Both stop the app here, with the reason.
+_metrics_folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _metrics_folder is not None and not (_metrics_folder and Path(_metrics_folder).is_dir()):
+    raise ImproperlyConfigured(
+        "PROMETHEUS_MULTIPROC_DIR must name an existing folder shared by the workers, or be unset; "
+        f"it is {_metrics_folder!r}."
+    )
 # How many proxies of the deployment's own stand in front of the app (nginx alone: 1; a CDN
 # and nginx: 2). Per-client limits then count the address the last of them saw in
 # X-Forwarded-For; 0 counts the connection's own address. Daphne's --proxy-headers must not
