@@ -423,3 +423,13 @@ def parse_known_timeouts(text: str) -> tuple[tuple[float, ...], list[str]]:
             continue
         values.append(value)
     return tuple(values), problems
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        required=False,
+        strip=True,
+        label="What it is for",
+        help_text="A name to tell your tokens apart later, such as “CI” or “laptop”.",
+    )

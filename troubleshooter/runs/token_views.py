@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,21 +11,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import tokens
+from .forms import TokenForm
 from .models import ApiToken
 
 # Enough for every script and CI job a person runs; a cap keeps a stolen session from
 # filling the table.
 MAX_TOKENS_PER_PERSON = 20
-
-
-class TokenForm(forms.Form):
-    name = forms.CharField(
-        max_length=100,
-        required=False,
-        strip=True,
-        label="What it is for",
-        help_text="A name to tell your tokens apart later, such as “CI” or “laptop”.",
-    )
 
 
 def _page(request: HttpRequest, form: TokenForm, new_token: str = "", status: int = 200) -> HttpResponse:
