@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -43,6 +44,14 @@ def make_run(batches: list[list[dict[str, Any]]]) -> Run:
 def store(run: Run, batch: list[dict[str, Any]]) -> None:
     RunEvents.objects.create(run=run, first_seq=batch[0]["seq"], last_seq=batch[-1]["seq"], events=batch)
     Run.objects.filter(pk=run.pk).update(last_seq=batch[-1]["seq"], heartbeat=timezone.now())
+
+
+# The suite's SQLite database lives in memory with a shared cache, where a writer on one
+# thread and the consumer reading on another fail at once with "database table is locked"
+# (the embedded app's WAL file waits instead). Writing on the consumer's own database
+# thread, as the app's executor does through the same helper, keeps the two in turn.
+async def write(change: Any, *args: Any) -> None:
+    await database_sync_to_async(change)(*args)
 
 
 def appended_text(message: str) -> str:
@@ -99,7 +108,7 @@ def test_live_events_arrive_after_the_replay_without_gaps_or_repeats():
         messages = [await communicator.receive_from()]
         layer = get_channel_layer()
         for seq in (3, 5, 7):
-            await asyncio.to_thread(store, run, [chunk(seq), content(seq + 1, f"w{seq} ")])
+            await write(store, run, [chunk(seq), content(seq + 1, f"w{seq} ")])
             await layer.group_send(executor.group_name(run.pk), {"type": "run.progress", "seq": seq + 1})
             messages.append(await communicator.receive_from(timeout=2))
         await communicator.disconnect()
@@ -121,7 +130,7 @@ def test_a_burst_of_wake_ups_is_coalesced_into_at_most_ten_updates_a_second():
         started = asyncio.get_running_loop().time()
         while asyncio.get_running_loop().time() - started < 0.5:
             seq += 2
-            await asyncio.to_thread(store, run, [chunk(seq - 1), content(seq, "x")])
+            await write(store, run, [chunk(seq - 1), content(seq, "x")])
             await layer.group_send(executor.group_name(run.pk), {"type": "run.progress", "seq": seq})
             await asyncio.sleep(0.005)
         updates = []
@@ -146,7 +155,7 @@ def test_when_the_run_finishes_the_viewer_gets_the_finished_run_and_the_socket_c
             "kind": "single", "outcome": "healthy", "summary": "Streamed.", "causes": [],
             "metrics": {"duration": 1.0, "bytes": 10}, "lanes": [],
         }
-        await asyncio.to_thread(
+        await write(
             lambda: Run.objects.filter(pk=run.pk).update(state="finished", outcome="healthy", report=report,
                                                          finished=timezone.now())
         )
@@ -229,7 +238,7 @@ def final_message_after(monkeypatch, change) -> tuple[Run, str]:
     async def scenario() -> str:
         communicator = await connect(run, after=2)
         await communicator.receive_from()
-        await asyncio.to_thread(change, run)
+        await write(change, run)
         final = await communicator.receive_from(timeout=3)
         await communicator.disconnect()
         return final
