@@ -72,3 +72,14 @@ def test_the_openapi_document_describes_every_resource(client):
     assert {"/api/v1/causes", "/api/v1/causes/{cause_id}", "/api/v1/causes/{cause_id}/pairs", "/api/v1/frameworks",
             "/api/v1/platforms", "/api/v1/tree", "/api/v1/search"} <= set(document["paths"])
     assert "CauseOut" in document["components"]["schemas"]
+
+
+def test_the_tree_names_each_answers_route_for_a_chosen_framework(client):
+    """Without the routes a framework takes, a client of the API replaying a LangGraph walk
+    would ask LangGraph users the generic question and end at the wrong leaf."""
+    tree = client.get("/api/v1/tree").json()
+    answers = {(q["id"], a["id"]): a for q in tree["questions"] for a in q["answers"]}
+    script = answers[("where-seen", "script")]
+    assert script["next"] == "provider-stream"
+    assert script["next_by_framework"]["langgraph"] == "langgraph-mode"
+    assert answers[("symptom", "all-at-once")]["next_by_framework"] == {}

@@ -118,6 +118,7 @@ class AnswerOut(Schema):
     id: str
     label: str
     next: str
+    next_by_framework: dict[str, str]  # where the answer leads instead, by the framework chosen
 
 
 class QuestionOut(Schema):
@@ -251,7 +252,11 @@ def tree(request: HttpRequest) -> dict[str, Any]:
     return {
         "start": found.start,
         "questions": [
-            {"id": q.id, "text": q.text, "answers": [{"id": a.id, "label": a.label, "next": a.next} for a in q.answers]}
+            {"id": q.id, "text": q.text, "answers": [
+                {"id": a.id, "label": a.label, "next": a.next,
+                 "next_by_framework": dict(a.next_by_framework)}
+                for a in q.answers
+            ]}
             for q in found.questions.values()
         ],
         "leaves": [
