@@ -87,6 +87,17 @@ def test_two_proxies_in_a_row_explain_why_x_accel_buffering_seems_ignored():
     assert "proxy_pass_header X-Accel-Buffering" in leaf.causes[0].why_html
 
 
+UNBYPASSED = "framework=other&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=not-sure"
+
+
+def test_without_a_bypass_the_browsers_content_encoding_still_tells_compression_from_a_proxy():
+    assert real_walk(UNBYPASSED).question.id == "encoding-without-bypass"
+    assert ranked(f"{UNBYPASSED}&encoding-without-bypass=yes")[0] == "compression-buffering"
+    uncompressed = ranked(f"{UNBYPASSED}&encoding-without-bypass=no")
+    assert uncompressed[0] == "proxy-buffering" and "compression-buffering" not in uncompressed
+    assert "compression-buffering" in ranked(f"{UNBYPASSED}&encoding-without-bypass=not-sure")[:3]
+
+
 def test_a_proxy_that_cannot_be_bypassed_can_still_be_named():
     assert real_walk("framework=other&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web&event-count=not-sure&buffer-where=cannot-bypass").question.id == "proxy-kind"
 
@@ -307,3 +318,20 @@ def test_langchain_js_skips_lost_python_callbacks_and_names_the_installed_releas
     causes = ranked(f"{query}&python-version=javascript")
     assert causes[:2] == ["stream-not-requested", "version-drift"]
     assert "lost-callback-context" not in causes
+
+
+# --- random pauses ------------------------------------------------------------------------
+
+RANDOM_PAUSES = "framework=other&symptom=slow-or-stalls&stall-when=neither"
+
+
+def test_random_pauses_ask_whether_events_still_arrive_and_say_where_to_look():
+    question = real_walk(RANDOM_PAUSES).question
+    assert question.id == "stall-wire"
+    assert "EventStream" in question.help_html and "curl -N" in question.help_html
+
+
+def test_events_that_arrive_without_text_point_at_the_reader_not_the_path():
+    assert ranked(f"{RANDOM_PAUSES}&stall-wire=events-flow")[0] == "version-drift"
+    nothing_arrives = ranked(f"{RANDOM_PAUSES}&stall-wire=nothing")
+    assert nothing_arrives[0] == "blocking-event-loop" and "version-drift" not in nothing_arrives
