@@ -5,6 +5,7 @@ only the vendor's documentation vouches for them."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import warnings
 from pathlib import Path
@@ -38,6 +39,7 @@ SHOWN_BY = {
     ("nginx", "proxy_buffering"): "test_nginx_with_no_proxy_settings_holds_a_slow_stream_asks_in_http_1_0_and_does_not_compress",
     ("nginx", "proxy_http_version"): "test_nginx_with_no_proxy_settings_holds_a_slow_stream_asks_in_http_1_0_and_does_not_compress",
     ("nginx", "gzip"): "test_nginx_with_no_proxy_settings_holds_a_slow_stream_asks_in_http_1_0_and_does_not_compress",
+    ("nginx", "proxy_buffer_size"): "test_nginx_with_no_proxy_settings_passes_a_long_slow_stream_on_one_memory_page_at_a_time",
     ("nginx", "proxy_read_timeout"): "test_nginx_with_no_proxy_settings_ends_a_stream_60_s_after_the_apps_last_byte",
     ("uvicorn", "--timeout-keep-alive"): "test_uvicorn_keeps_idle_connections_5_s_runs_one_worker_and_admits_any_number",
     ("uvicorn", "--workers"): "test_uvicorn_keeps_idle_connections_5_s_runs_one_worker_and_admits_any_number",
@@ -117,6 +119,66 @@ def test_nginx_with_no_proxy_settings_holds_a_slow_stream_asks_in_http_1_0_and_d
     assert app.request_line.endswith(b"HTTP/1.0")
     # gzip off, although the client asked for it
     assert b"content-encoding" not in head.lower()
+
+
+LONG_STREAM_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+
+
+async def _long_stream_through_default_nginx(workdir: Path) -> tuple[bytes, float, float]:
+    """About 29 KB of small events, 10 ms apart, through nginx with no proxy settings: the raw
+    chunked body the client got, when its first byte came and when the app sent its last."""
+    event = b"data: " + b"x" * 90 + b"\n\n"
+    sent_last = 0.0
+
+    async def many_small_events(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal sent_last
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(LONG_STREAM_HEAD)
+        for _ in range(300):
+            writer.write(event)
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        sent_last = time.monotonic()
+        writer.close()
+
+    upstream = await asyncio.start_server(many_small_events, "127.0.0.1", 0)
+    port = upstream.sockets[0].getsockname()[1]
+    async with upstream, proving.nginx_in_front("buffering", SimpleNamespace(port=port), workdir) as nginx:  # type: ignore[arg-type]
+        reader, writer = await asyncio.open_connection("127.0.0.1", nginx.port)
+        writer.write(b"GET /chat HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")
+        body = await reader.read(1)
+        first_byte = time.monotonic()
+        body += await reader.read()
+        writer.close()
+    return body, first_byte, sent_last
+
+
+def chunk_sizes(body: bytes) -> list[int]:
+    """The sizes of a chunked body's chunks, in order, the closing empty one left out."""
+    sizes = []
+    while body:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        sizes.append(size)
+        body = body[size + 2:]
+    return sizes
+
+
+def test_nginx_with_no_proxy_settings_passes_a_long_slow_stream_on_one_memory_page_at_a_time(tmp_path):
+    if proving.nginx_binary() is None:
+        pytest.fail("nginx is missing: `make test` installs Debian's nginx package")
+    body, first_byte, sent_last = asyncio.run(_long_stream_through_default_nginx(tmp_path))
+    sizes = chunk_sizes(body)
+    assert sum(sizes) == 300 * 98  # nothing lost
+    # proxy_buffer_size defaults to one memory page, and the first page also held the app's
+    # response headers: every chunk but the last fills one page.
+    page = os.sysconf("SC_PAGE_SIZE")
+    assert len(sizes) >= 7
+    assert sizes[0] == page - len(LONG_STREAM_HEAD) and set(sizes[1:-1]) == {page}
+    assert first_byte < sent_last - 1  # bursts while the app still streams, not one at the end
 
 
 async def _quiet_stream_through_default_nginx(workdir: Path) -> tuple[float, Path]:
