@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -21,12 +21,12 @@ MAX_TOKENS_PER_PERSON = 20
 
 def _page(request: HttpRequest, form: TokenForm, new_token: str = "", status: int = 200) -> HttpResponse:
     person: Any = request.user  # signed in: the views below send everyone else to sign in
-    listed = ApiToken.objects.filter(user=person).order_by("-created")
+    listed = list(ApiToken.objects.filter(user=person).order_by("-created"))
     context = {
         "form": form,
         "listed": listed,
         "new_token": new_token,
-        "at_limit": listed.count() >= MAX_TOKENS_PER_PERSON,
+        "at_limit": len(listed) >= MAX_TOKENS_PER_PERSON,
         "limit": MAX_TOKENS_PER_PERSON,
     }
     return render(request, "runs/tokens.html", context, status=status)
@@ -34,9 +34,8 @@ def _page(request: HttpRequest, form: TokenForm, new_token: str = "", status: in
 
 @never_cache  # the one response that carries a new token must not be kept by any cache
 @require_http_methods(["GET", "POST"])
+@login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     if request.method == "GET":
         return _page(request, TokenForm())
     form = TokenForm(request.POST)
@@ -50,9 +49,8 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@login_required
 def revoke_api_token(request: HttpRequest, key_id: str) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     if not tokens.revoke(request.user, key_id):
         raise Http404("No such token.")  # another person's token looks like none at all
     return redirect("api-tokens")
