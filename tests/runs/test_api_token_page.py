@@ -3,6 +3,7 @@ asking an operator for `manage.py apitoken`."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -11,7 +12,7 @@ from django.test import Client
 
 from troubleshooter.runs import tokens
 from troubleshooter.runs.models import ApiToken
-from troubleshooter.runs.token_views import MAX_TOKENS_PER_PERSON
+from troubleshooter.runs.tokens import MAX_TOKENS_PER_PERSON
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +113,58 @@ def test_one_person_may_hold_a_limited_number_of_tokens(client, alice):
     assert refused.status_code == 400 and "Revoke one to make another" in refused.content.decode()
     assert ApiToken.objects.filter(user=alice).count() == MAX_TOKENS_PER_PERSON
     assert "Revoke one to make another" in client.get(PAGE).content.decode()
+
+
+# Two posts from a person one token short of the cap: each is held, after it has counted the
+# person's tokens and before it writes the new one, until the other has counted too (or for
+# three seconds, when the other cannot count yet because it waits for the first).
+RACING_POSTS = """
+import json
+import threading
+from django.contrib.auth.models import User
+from django.test import Client
+from troubleshooter.runs import tokens
+from troubleshooter.runs.models import ApiToken
+from troubleshooter.runs.tokens import MAX_TOKENS_PER_PERSON
+
+person = User.objects.create_user("racer", password="a long enough secret")
+for index in range(MAX_TOKENS_PER_PERSON - 1):
+    tokens.issue(person, f"token {index}")
+both_counted = threading.Barrier(2, timeout=3)
+write = ApiToken.objects.create
+
+def write_once_both_counted(**fields):
+    try:
+        both_counted.wait()
+    except threading.BrokenBarrierError:
+        pass
+    return write(**fields)
+
+ApiToken.objects.create = write_once_both_counted
+statuses = []
+
+def post():
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(person)
+    statuses.append(client.post("/accounts/tokens/", {"name": "racing"}).status_code)
+
+posts = [threading.Thread(target=post) for _ in range(2)]
+for thread in posts:
+    thread.start()
+for thread in posts:
+    thread.join()
+print(json.dumps({"statuses": sorted(statuses), "held": ApiToken.objects.filter(user=person).count(),
+                  "cap": MAX_TOKENS_PER_PERSON}))
+"""
+
+
+@pytest.mark.hosted
+def test_two_racing_posts_cannot_take_a_person_past_the_cap_in_postgresql(tmp_path, scratch_database):
+    from tests.support import REDIS, app_environment, manage
+
+    env = app_environment(tmp_path, DATABASE_URL=scratch_database, REDIS_URL=REDIS, REQUIRE_LOGIN_FOR_RUNS="1")
+    assert manage(env, "migrate", "--noinput").returncode == 0
+    raced = manage(env, "shell", "-v", "0", "-c", RACING_POSTS)
+    assert raced.returncode == 0, raced.stderr
+    outcome = json.loads(raced.stdout)
+    assert outcome["statuses"] == [200, 400] and outcome["held"] == outcome["cap"]

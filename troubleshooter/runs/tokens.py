@@ -15,10 +15,15 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
 from .models import ApiToken
 
+# Enough for every script and CI job a person runs; a cap keeps a stolen session from
+# filling the table.
+MAX_TOKENS_PER_PERSON = 20
 # Writing last_used on every call would make each API read a write; once a minute is enough
 # to tell a token in use from a forgotten one.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -34,6 +39,21 @@ def issue(user: Any, name: str = "") -> str:
     secret = secrets.token_urlsafe(32)
     ApiToken.objects.create(key_id=key_id, digest=_digest(secret), user=user, name=name[:100])
     return f"{key_id}.{secret}"
+
+
+def issue_within_cap(user: Any, name: str = "") -> str | None:
+    """A new token for the user, or None when they already hold MAX_TOKENS_PER_PERSON.
+
+    The user's row is locked while their tokens are counted and the new one written: two
+    posts that both counted one token short of the cap would otherwise both write one, with
+    several workers on PostgreSQL. (SQLite ignores select_for_update; the settings begin its
+    transactions IMMEDIATE, which takes the one write lock before the count.)
+    """
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        if ApiToken.objects.filter(user=user).count() >= MAX_TOKENS_PER_PERSON:
+            return None
+        return issue(user, name)
 
 
 def user_for(token: str) -> Any | None:
