@@ -259,9 +259,10 @@ def test_not_knowing_the_token_reader_nor_python_puts_the_missing_stream_switch_
     assert causes[:2] == ["stream-not-requested", "lost-callback-context"]
 
 
-def test_token_events_on_an_unknown_python_keep_lost_callbacks_first():
+def test_token_events_on_an_unknown_python_name_the_switch_that_holds_on_every_python_first():
+    # Lost callbacks need Python 3.10 or older, past its end of life; the switch does not.
     causes = ranked(f"{ONE_PIECE}&langchain-tokens=events&python-version=not-sure")
-    assert causes[0] == "lost-callback-context"
+    assert causes[:2] == ["stream-not-requested", "lost-callback-context"]
 
 
 def test_both_python_questions_ask_the_same_thing_the_same_way():
@@ -337,3 +338,29 @@ def test_events_that_arrive_without_text_point_at_the_reader_not_the_path():
     assert ranked(f"{RANDOM_PAUSES}&stall-wire=events-flow")[0] == "version-drift"
     nothing_arrives = ranked(f"{RANDOM_PAUSES}&stall-wire=nothing")
     assert nothing_arrives[0] == "blocking-event-loop" and "version-drift" not in nothing_arrives
+
+
+# --- errors and types the questions once had no answer for --------------------------------
+
+ERROR = "framework=other&symptom=error-page&error-kind="
+
+
+def test_a_provider_that_refuses_a_request_not_streamed_names_the_missing_switch_first():
+    assert ranked(f"{ERROR}provider-rejects") == ["stream-not-requested", "version-drift", "token-limit"]
+
+
+def test_an_error_no_answer_lists_still_reaches_a_leaf_that_says_where_to_read_it():
+    leaf = real_walk(f"{ERROR}other").leaf
+    assert leaf is not None and leaf.causes[0].cause_id == "version-drift"
+    assert "log" in leaf.title
+
+
+def test_events_sent_as_plain_text_point_at_the_boxes_that_choose_by_type():
+    walked = "framework=other&symptom=all-at-once&streamed-before=never-or-unknown&where-seen=web"
+    assert ranked(f"{walked}&event-count=events-as-plain-text")[:2] == ["compression-buffering", "proxy-buffering"]
+    assert ranked(f"{walked}&event-count=json") == ["server-buffering"]
+
+
+def test_someone_who_cannot_tell_when_text_doubles_still_gets_both_usual_causes():
+    causes = ranked("framework=other&symptom=duplicated&dup-when=not-sure")
+    assert causes[:2] == ["retry-duplicate-runs", "shared-client-race"]
