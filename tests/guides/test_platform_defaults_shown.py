@@ -262,6 +262,7 @@ def test_starlette_gzip_starts_at_500_bytes_and_leaves_event_streams_alone():
             Route("/small", lambda request: PlainTextResponse("x" * 400)),
             Route("/large", lambda request: PlainTextResponse("x" * 600)),
             Route("/events", lambda request: StreamingResponse(events(), media_type="text/event-stream")),
+            Route("/events-as-text", lambda request: StreamingResponse(events(), media_type="text/plain")),
         ],
         middleware=[Middleware(GZipMiddleware)],
     )
@@ -271,6 +272,8 @@ def test_starlette_gzip_starts_at_500_bytes_and_leaves_event_streams_alone():
         large = client.get("/large", headers=asked)
         assert large.headers["content-encoding"] == "gzip" and large.text == "x" * 600
         assert "content-encoding" not in client.get("/events", headers=asked).headers
+        # The same events sent with another type are compressed like any body.
+        assert client.get("/events-as-text", headers=asked).headers["content-encoding"] == "gzip"
 
 
 def test_anyio_runs_sync_code_on_40_threads():
