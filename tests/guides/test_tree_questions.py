@@ -349,10 +349,19 @@ def test_a_provider_that_refuses_a_request_not_streamed_names_the_missing_switch
     assert ranked(f"{ERROR}provider-rejects") == ["stream-not-requested", "version-drift", "token-limit"]
 
 
-def test_an_error_no_answer_lists_still_reaches_a_leaf_that_says_where_to_read_it():
-    leaf = real_walk(f"{ERROR}other").leaf
-    assert leaf is not None and leaf.causes[0].cause_id == "version-drift"
-    assert "log" in leaf.title
+def test_an_error_no_answer_lists_is_placed_by_whose_code_raised_it():
+    assert real_walk(f"{ERROR}other").question.id == "error-source"
+    assert ranked(f"{ERROR}other&error-source=callback")[0] == "callback-exception"
+    assert ranked(f"{ERROR}other&error-source=library")[0] == "version-drift"
+    assert ranked(f"{ERROR}other&error-source=timer")[:2] == ["idle-timeout", "request-timeout"]
+    unsure = real_walk(f"{ERROR}other&error-source=not-sure").leaf
+    assert unsure is not None and "log" in unsure.title
+
+
+def test_a_buffered_answer_nobody_could_inspect_suspects_the_frameworks_switch_first_only_in_a_framework():
+    unsure = "symptom=all-at-once&streamed-before=deployed&buffer-where=not-sure&encoding-without-bypass=not-sure"
+    assert ranked(f"framework=llamaindex&{unsure}")[:2] == ["stream-not-requested", "proxy-buffering"]
+    assert ranked(f"framework=other&{unsure}")[:2] == ["proxy-buffering", "stream-not-requested"]
 
 
 def test_events_sent_as_plain_text_point_at_the_boxes_that_choose_by_type():
@@ -364,3 +373,18 @@ def test_events_sent_as_plain_text_point_at_the_boxes_that_choose_by_type():
 def test_someone_who_cannot_tell_when_text_doubles_still_gets_both_usual_causes():
     causes = ranked("framework=other&symptom=duplicated&dup-when=not-sure")
     assert causes[:2] == ["retry-duplicate-runs", "shared-client-race"]
+
+
+def test_a_request_that_fails_on_the_developers_machine_too_points_at_the_code_and_its_libraries():
+    causes = ranked("framework=other&symptom=nothing-then-drop&drop-where=not-sure&drop-when=not-sure"
+                    "&drop-local=fails-locally")
+    assert causes[:2] == ["server-buffering", "version-drift"]
+
+
+def test_a_cut_after_the_first_chunk_puts_the_seen_cause_first_and_names_a_tiny_token_budget():
+    causes = ranked("framework=other&symptom=stops-early&cut-when=first-chunk&first-chunk-headers=not-sure")
+    assert causes[0] == "content-length-mismatch" and "token-limit" in causes
+
+
+def test_stalls_that_grow_with_the_conversation_name_the_idle_timer_its_silences_meet():
+    assert "idle-timeout" in ranked("framework=other&symptom=slow-or-stalls&stall-when=longer-conversations")[:3]
