@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from troubleshooter.guides.rendering import (
     highlight_lines,
     lexer_for_language,
+    markdown_inline,
     markdown_to_html,
 )
 
@@ -36,3 +39,17 @@ def test_markdown_does_not_pass_raw_html_through():
 def test_fenced_code_in_markdown_is_highlighted():
     html = markdown_to_html("```nginx\nproxy_buffering off;\n```")
     assert 'data-lang="nginx"' in html and "proxy_buffering" in html
+
+
+@pytest.mark.parametrize("command", [
+    "curl -N https://your-host/your-route",
+    "docker logs app 2>&1 | grep -A40 Traceback",
+    "npm ls @langchain/core",
+    "grep -rn stream_mode your_app/",
+])
+def test_a_command_to_run_gets_a_copy_button(command):
+    assert 'class="copy"' in markdown_inline(f"Run `{command}` where the app runs.")
+
+
+def test_a_name_in_code_gets_no_copy_button():
+    assert 'class="copy"' not in markdown_inline("Set `proxy_buffering off` in the location.")

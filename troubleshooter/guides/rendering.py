@@ -33,7 +33,7 @@ _markdown = MarkdownIt("commonmark", {"html": False, "highlight": _highlight_fen
 
 # Inline code that is a command to run gets a copy button: a person following the tree has a
 # terminal open and should not have to select a long curl line by hand.
-COPYABLE_COMMANDS = ("curl ", "kubectl ", "gcloud ", "aws ", "nginx ", "python ", "pip ")
+COPYABLE_COMMANDS = ("curl ", "kubectl ", "gcloud ", "aws ", "nginx ", "python ", "pip ", "docker ", "npm ", "grep ")
 
 
 def _code_inline(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
